@@ -1,0 +1,168 @@
+"""The command line: `dlsteps list` and one command per lesson, built from the catalogue.
+
+Lesson commands are generated from each lesson's cheap META (see `dlsteps.catalogue`),
+so `dlsteps --help` and `dlsteps list` never import SymPy or NumPy. Every bad value is
+one line on stderr and exit status 2; a lesson whose checks fail exits with status 1.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+from dlsteps import catalogue
+from dlsteps.catalogue import LessonInfo
+from dlsteps.i18n import _
+from dlsteps.inputs import InputError, describe, read_params
+
+FORMATS = ("terminal", "json")
+
+app = typer.Typer(
+    name="dlsteps",
+    help=_("Step-by-step derivations of deep-learning math: every formula and every number, checked.\n\n"
+           "Try: dlsteps list, then dlsteps softmax, or dlsteps softmax --logits 1,2,3 --target 2."),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.command("list", rich_help_panel=_("Commands"))
+def list_lessons(
+    format: str = typer.Option("terminal", "--format", "-f", help=_("terminal or json")),
+) -> None:
+    """List every lesson with its title and the lecture it follows."""
+    lessons = catalogue.catalogue().values()
+    if format == "json":
+        rows = [{"name": i.name, "title": i.title, "lecture": i.lecture, "summary": i.summary} for i in lessons]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif format == "terminal":
+        _print_list(lessons)
+    else:
+        _fail("list", _("--format: '{value}' is not one of terminal, json").format(value=format))
+
+
+def _print_list(lessons) -> None:
+    from rich.table import Table
+
+    from dlsteps.output import show
+
+    table = Table(title=_("dlsteps lessons"), title_justify="left")
+    for header in (_("command"), _("title"), _("lecture")):
+        table.add_column(header)
+    for info in lessons:
+        table.add_row(info.name, _(info.title), info.lecture)
+    show(table, paging=False)
+
+
+def _common_options(
+    format: str = typer.Option("terminal", "--format", "-f", help=_("Output: {formats}.").format(formats=", ".join(FORMATS)), rich_help_panel=_("Output")),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help=_("Write to this file instead of the screen."), rich_help_panel=_("Output")),
+    precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17); JSON always has full float64."), rich_help_panel=_("Output")),
+    code: bool = typer.Option(False, "--code", help=_("Show the NumPy line behind each value."), rich_help_panel=_("Output")),
+    no_pager: bool = typer.Option(False, "--no-pager", help=_("Never page, even when the output is taller than the screen."), rich_help_panel=_("Output")),
+    seed: Optional[str] = typer.Option(None, "--seed", help=_("Draw the inputs you did not type at random, reproducibly."), rich_help_panel=_("Inputs")),
+    params: Optional[Path] = typer.Option(None, "--params", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
+) -> None:
+    """Declares the options every lesson command has (never called)."""
+
+
+def _input_parameter(info: LessonInfo, name: str) -> inspect.Parameter:
+    spec = info.input(name)
+    option = typer.Option(None, spec.option, help=f"{_(spec.help)}: {describe(spec, {})}.",
+                          show_default=spec.default, metavar=spec.kind.upper(), rich_help_panel=_("Inputs"))
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[str])
+
+
+def lesson_command(info: LessonInfo) -> Callable[..., None]:
+    """The Typer callback for a lesson: its inputs as options, then the common options."""
+
+    def command(**options: Any) -> None:
+        run_lesson(info, options)
+
+    parameters = [_input_parameter(info, spec.name) for spec in info.inputs]
+    parameters += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(_common_options).parameters.values()]
+    command.__signature__ = inspect.Signature(parameters)
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__doc__ = f"{_(info.title)} ({info.lecture}): {_(info.summary)}."
+    return command
+
+
+def _integer(option: str, text: str, low: int, high: int) -> int:
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise InputError(_("{option}: '{text}' is not a whole number from {low} to {high}").format(option=option, text=text, low=low, high=high))
+    return int(text)
+
+
+def _typed_inputs(info: LessonInfo, options: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Input texts by name: from --params, overridden by options typed on the command line."""
+    typed = {}
+    if options["params"] is not None:
+        typed = {name: (text, "file") for name, text in read_params(options["params"], info).items()}
+    for spec in info.inputs:
+        if options[spec.name] is not None:
+            typed[spec.name] = (options[spec.name], "command line")
+    return typed
+
+
+def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
+    """Run a lesson with parsed options and print it; bad input exits 2, a failed check 1."""
+    from dlsteps import engine
+    from dlsteps.model import LessonError
+
+    try:
+        if options["format"] not in FORMATS:
+            raise InputError(_("--format: '{value}' is not one of {formats}").format(value=options["format"], formats=", ".join(FORMATS)))
+        precision = _integer("--precision", options["precision"], 1, 17)
+        seed = None if options["seed"] is None else _integer("--seed", options["seed"], 0, 2**32 - 1)
+        derivation = engine.run(info.name, _typed_inputs(info, options), seed)
+        _emit(derivation, options, precision)
+    except InputError as error:
+        _fail(info.name, str(error))
+    except LessonError as error:
+        typer.echo(_("dlsteps {lesson}: internal check failed, nothing printed: {error}").format(lesson=info.name, error=error), err=True)
+        raise typer.Exit(1) from None
+
+
+def _emit(derivation, options: dict[str, Any], precision: int) -> None:
+    from dlsteps import output
+    from dlsteps.printers import json as json_printer
+    from dlsteps.printers import terminal
+
+    if options["format"] == "json":
+        text = json_printer.render(derivation)
+    else:
+        view = terminal.render(derivation, precision=precision, show_code=options["code"])
+        if options["output"] is None:
+            output.show(view, paging=not options["no_pager"])
+            return
+        text = output.plain_text(view)
+    if options["output"] is None:
+        output.show(text, paging=not options["no_pager"])
+    else:
+        output.write(options["output"], text)
+
+
+def _fail(command: str, message: str) -> None:
+    typer.echo(f"dlsteps {command}: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _register_lessons() -> None:
+    for info in catalogue.catalogue().values():
+        command = lesson_command(info)
+        app.command(info.name, help=command.__doc__, rich_help_panel=_("Lessons"))(command)
+
+
+_register_lessons()
+
+
+def main() -> int:
+    """Entry point of the `dlsteps` command."""
+    return app(prog_name="dlsteps")
+

@@ -1,0 +1,23 @@
+"""Running a lesson: resolve its inputs, let the lesson fill a Derivation, check it."""
+
+from __future__ import annotations
+
+from dlsteps import catalogue
+from dlsteps.inputs import resolve
+from dlsteps.model import Derivation
+
+
+def run(name: str, typed: dict[str, tuple[str, str]] | None = None, seed: int | None = None) -> Derivation:
+    """The checked Derivation of lesson `name` for the typed inputs (name -> (text, origin)).
+
+    Raises `InputError` for bad inputs and `LessonError` when a formula and its NumPy
+    value (or a gradient and its finite differences) disagree.
+    """
+    from dlsteps.checks import check
+
+    info = catalogue.get(name)
+    given = resolve(info, typed or {}, seed)
+    derivation = Derivation(lesson=info.name, title=info.title, lecture=info.lecture)
+    catalogue.load(info).derive(derivation, given)
+    return check(derivation)
+

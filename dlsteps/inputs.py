@@ -1,0 +1,263 @@
+"""Reading a lesson's inputs: the number syntax, shapes, domains, seeds and files.
+
+Syntax: ``0.5,0.1,0.2`` is a vector, ``"0.1,0.2;0.3,0.4"`` a matrix (rows split by ``;``),
+and every number may be written ``-2``, ``1e-3``, ``.5`` or ``1/3``; spaces are allowed.
+Numbers are read exactly (as fractions) and then rounded once to float64.
+
+Every problem raises `InputError`, whose text is one line naming the option, the bad
+token and what was expected. This module imports neither NumPy nor SymPy.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import tomllib
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from dlsteps.catalogue import InputSpec, LessonInfo
+from dlsteps.i18n import _
+
+LIMIT = 1e6
+"""The largest magnitude accepted for a number: beyond it float64 arithmetic in the
+lessons (squares, exponentials of differences) would stop being exact enough to teach."""
+
+PROBABILITY_TOLERANCE = 1e-6
+_DECIMAL = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_NUMBER = re.compile(rf"({_DECIMAL})(?:/({_DECIMAL}))?")
+_RANDOM_DOMAINS = {"real", "probability"}
+
+
+class InputError(ValueError):
+    """A bad input; its text is the one line shown to the user (exit status 2).
+
+    Characters that cannot be shown on one line (newlines, tabs, control codes) are
+    written as escapes, so a message quoting what was typed stays one line.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message))
+
+
+@dataclass(frozen=True)
+class Given:
+    """One resolved input: its value, the text it came from and where that text came from."""
+
+    value: object
+    text: str
+    origin: str  # "default", "command line", "file" or "seed"
+
+
+def parse_number(token: str, option: str) -> float:
+    """Read one number (``-2``, ``1e-3``, ``1/3``) exactly and round it to a float."""
+    match = _NUMBER.fullmatch(token.strip())
+    if not match:
+        raise InputError(_("{option}: '{token}' is not a number (write e.g. 0.5, -2, 1e-3 or 1/3)").format(option=option, token=token.strip()))
+    value, denominator = Fraction(match.group(1)), Fraction(match.group(2) or 1)
+    if denominator == 0:
+        raise InputError(_("{option}: '{token}' divides by zero").format(option=option, token=token.strip()))
+    value /= denominator
+    if abs(value) > LIMIT:
+        raise InputError(_("{option}: '{token}' is too large; numbers must lie between -1e6 and 1e6").format(option=option, token=token.strip()))
+    return float(value)
+
+
+def parse_grid(text: str, option: str) -> list[list[float]]:
+    """Read ``a,b;c,d`` into rows of floats (one row for a vector or a single number)."""
+    if not text.strip():
+        raise InputError(_("{option}: no value given (write e.g. 0.5,0.1,0.2)").format(option=option))
+    rows = [row.split(",") for row in text.split(";")]
+    for row in rows:
+        for token in row:
+            if not token.strip():
+                raise InputError(_("{option}: empty number in '{text}' (two commas or semicolons in a row?)").format(option=option, text=text))
+    return [[parse_number(token, option) for token in row] for row in rows]
+
+
+def describe(spec: InputSpec, dims: dict[str, int]) -> str:
+    """What an input expects, in words, e.g. 'a vector of 3 numbers such as 2,1,0.1'."""
+    size = {dim: str(dims.get(dim, dim)) for dim in spec.dims}
+    kind = spec.kind
+    if kind == "vector":
+        return _("a vector of length {n} such as {example}").format(n=size[spec.dims[0]], example=spec.default)
+    if kind == "matrix":
+        rows, cols = (size[d] for d in spec.dims)
+        return _("a {rows}x{cols} matrix such as \"{example}\" (rows split by ;)").format(rows=rows, cols=cols, example=spec.default)
+    if kind == "class":
+        n = size[spec.dims[0]]
+        return _("a class index from 0 to {last} or {n} probabilities summing to 1").format(last=_last(n), n=n)
+    if kind == "count":
+        low, high = _count_range(spec)
+        return _("a whole number from {low} to {high}").format(low=low, high=high)
+    if kind == "choice":
+        return _("one of {choices}").format(choices=", ".join(spec.choices))
+    return _("one number such as {example}").format(example=spec.default)
+
+
+def _last(n: str) -> str:
+    return str(int(n) - 1) if n.isdigit() else f"{n}-1"
+
+
+def _count_range(spec: InputSpec) -> tuple[int, int]:
+    low, high = spec.domain.split("..")
+    return int(low), int(high)
+
+
+def _shape_error(spec: InputSpec, text: str, dims: dict[str, int], found: str) -> InputError:
+    return InputError(
+        _("{option}: got {found} in '{text}'; expected {expected}").format(
+            option=spec.option, found=found, text=text, expected=describe(spec, dims)
+        )
+    )
+
+
+def _fix_dim(spec: InputSpec, dim: str, size: int, text: str, dims: dict[str, int]) -> None:
+    if dims.setdefault(dim, size) != size:
+        raise _shape_error(spec, text, dims, _("{size} entries").format(size=size))
+
+
+def read(spec: InputSpec, text: str, dims: dict[str, int]) -> object:
+    """Parse `text` for `spec`, check shape and domain, and record its sizes in `dims`."""
+    kind = spec.kind
+    if kind == "choice":
+        if text.strip() not in spec.choices:
+            raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=text.strip(), expected=describe(spec, dims)))
+        return text.strip()
+    grid = parse_grid(text, spec.option)
+    flat = [x for row in grid for x in row]
+    if kind in ("scalar", "count"):
+        if len(flat) != 1:
+            raise _shape_error(spec, text, dims, _("{size} numbers").format(size=len(flat)))
+        return _check_domain(spec, flat[0] if kind == "scalar" else _whole(spec, flat[0], text), text)
+    if kind == "matrix":
+        if len({len(row) for row in grid}) != 1:
+            raise _shape_error(spec, text, dims, _("rows of different lengths"))
+        _fix_dim(spec, spec.dims[0], len(grid), text, dims)
+        _fix_dim(spec, spec.dims[1], len(grid[0]), text, dims)
+        return [[_check_domain(spec, x, text) for x in row] for row in grid]
+    if len(grid) != 1:
+        raise _shape_error(spec, text, dims, _("{rows} rows").format(rows=len(grid)))
+    if kind == "class" and len(flat) == 1:
+        return _class_index(spec, flat[0], text, dims)
+    _fix_dim(spec, spec.dims[0], len(flat), text, dims)
+    domain = "probability" if kind == "class" else spec.domain
+    return _check_vector_domain(spec, domain, flat, text)
+
+
+def _whole(spec: InputSpec, x: float, text: str) -> int:
+    low, high = _count_range(spec)
+    if x != int(x) or not low <= x <= high:
+        raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=text.strip(), expected=describe(spec, {})))
+    return int(x)
+
+
+def _class_index(spec: InputSpec, x: float, text: str, dims: dict[str, int]) -> int:
+    n = dims.get(spec.dims[0])
+    if x != int(x) or x < 0 or (n is not None and x >= n):
+        raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=text.strip(), expected=describe(spec, dims)))
+    return int(x)
+
+
+def _check_domain(spec: InputSpec, x: float, text: str) -> float:
+    """Check one number against the domains real, positive and nonnegative."""
+    bad = (spec.domain == "positive" and x <= 0) or (spec.domain == "nonnegative" and x < 0)
+    if bad:
+        raise InputError(_("{option}: '{token}' must be {domain}").format(option=spec.option, token=text.strip(), domain=_(spec.domain)))
+    return x
+
+
+def _check_vector_domain(spec: InputSpec, domain: str, values: list[float], text: str) -> list[float]:
+    if domain != "probability":
+        return [_check_domain(spec, x, text) for x in values]
+    if any(x < 0 for x in values) or abs(sum(values) - 1) > PROBABILITY_TOLERANCE:
+        raise InputError(
+            _("{option}: '{text}' is not a probability vector; expected numbers >= 0 that sum to 1 (these sum to {total:.6g})").format(
+                option=spec.option, text=text.strip(), total=sum(values)
+            )
+        )
+    return values
+
+
+def draw(spec: InputSpec, dims: dict[str, int], default_dims: dict[str, int], rng: random.Random) -> str:
+    """Random input text of the spec's shape: two-decimal numbers, or integer-weight probabilities."""
+    size = {dim: dims.get(dim, default_dims[dim]) for dim in spec.dims}
+    if spec.kind == "matrix":
+        rows, cols = (size[d] for d in spec.dims)
+        return ";".join(",".join(_random_number(rng) for _c in range(cols)) for _r in range(rows))
+    if spec.kind == "scalar":
+        return _random_number(rng)
+    n = size[spec.dims[0]]
+    if spec.domain == "probability" or spec.kind == "class":
+        weights = [rng.randint(1, 9) for _k in range(n)]
+        return ",".join(f"{w}/{sum(weights)}" for w in weights)
+    return ",".join(_random_number(rng) for _k in range(n))
+
+
+def _random_number(rng: random.Random) -> str:
+    return f"{rng.uniform(-1, 1):.2f}"
+
+
+def _drawable(spec: InputSpec) -> bool:
+    """Whether --seed draws this input: numbers and arrays of the real or probability domain."""
+    return spec.kind in ("scalar", "vector", "matrix", "class") and spec.domain in _RANDOM_DOMAINS
+
+
+def resolve(info: LessonInfo, typed: dict[str, tuple[str, str]], seed: int | None) -> dict[str, Given]:
+    """All inputs of a lesson from what was typed (name -> (text, origin)), a seed and defaults.
+
+    Sizes fixed by what the user typed come first; with a seed, every real or probability
+    input not typed is drawn at random with those sizes (or the defaults' sizes).
+    """
+    dims: dict[str, int] = {}
+    for spec in info.inputs:
+        if spec.name in typed:
+            read(spec, typed[spec.name][0], dims)
+    default_dims: dict[str, int] = {}
+    for spec in info.inputs:
+        read(spec, spec.default, default_dims)
+    rng = random.Random(seed)
+    resolved: dict[str, Given] = {}
+    checked: dict[str, int] = {}
+    for spec in info.inputs:
+        if spec.name in typed:
+            text, origin = typed[spec.name]
+        elif seed is not None and _drawable(spec):
+            text, origin = draw(spec, dims, default_dims, rng), "seed"
+        else:
+            text, origin = spec.default, "default"
+        resolved[spec.name] = Given(read(spec, text, checked), text, origin)
+    return resolved
+
+
+def as_text(value: object, option: str) -> str:
+    """A value from a params file (number, string, list or list of lists) as input text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, list)):
+        raise InputError(_("{option}: the params file gives {value!r}; expected a number, a string or a list").format(option=option, value=value))
+    if isinstance(value, list):
+        rows = value if value and all(isinstance(row, list) for row in value) else [value]
+        return ";".join(",".join(as_text(x, option) for x in row) for row in rows)
+    return str(value)
+
+
+def read_params(path: Path, info: LessonInfo) -> dict[str, str]:
+    """Inputs by name from a JSON or TOML file, as input text; unknown names are errors."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InputError(_("--params: cannot read '{path}': {reason}").format(path=path, reason=error.strerror)) from None
+    try:
+        data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        kind = "TOML" if path.suffix == ".toml" else "JSON"
+        raise InputError(_("--params: '{path}' is not valid {kind}: {reason}").format(path=path, kind=kind, reason=error)) from None
+    if not isinstance(data, dict):
+        raise InputError(_("--params: '{path}' must hold a table of inputs by name").format(path=path))
+    specs = {key: spec for spec in info.inputs for key in (spec.name, spec.option[2:], spec.option[2:].replace("-", "_"))}
+    for key in data:
+        if key not in specs:
+            names = ", ".join(spec.option[2:] for spec in info.inputs)
+            raise InputError(_("--params: '{key}' is not an input of {lesson}; inputs: {names}").format(key=key, lesson=info.name, names=names))
+    return {specs[key].name: as_text(value, specs[key].option) for key, value in data.items()}

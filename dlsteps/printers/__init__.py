@@ -1,0 +1,3 @@
+"""Printers: one module per output format, each with a `render(derivation, **settings)`."""
+
+FORMATS = ("terminal", "markdown", "latex", "json")

@@ -1,0 +1,51 @@
+"""The printer base: dispatch on the kind of thing to print, settings with defaults.
+
+In the spirit of SymPy's ``Printer``: `Printer.doprint(obj)` calls ``_print_<Class>`` for
+the first class in ``type(obj).__mro__`` that has such a method. Settings have defaults
+and unknown keys are rejected. Subclasses print Derivation, Section, Step, InputValue.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+class Printer:
+    """Base of every output format; subclasses add ``_print_<Class>`` methods."""
+
+    default_settings: dict[str, Any] = {"precision": 4, "show_code": False}
+
+    def __init__(self, **settings: Any) -> None:
+        unknown = set(settings) - set(self.default_settings)
+        if unknown:
+            raise TypeError(f"unknown settings for {type(self).__name__}: {', '.join(sorted(unknown))}")
+        self.settings = {**self.default_settings, **settings}
+
+    def doprint(self, obj: Any) -> Any:
+        """Print `obj` with the method for the most specific class that has one."""
+        for cls in type(obj).__mro__:
+            method = getattr(self, f"_print_{cls.__name__}", None)
+            if method is not None:
+                return method(obj)
+        raise TypeError(f"{type(self).__name__} cannot print {type(obj).__name__}")
+
+    def number(self, value: float) -> str:
+        """A number at the shown precision (significant digits); -0 as 0, infinity as ∞."""
+        value = float(value)
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        return f"{value + 0.0:.{self.settings['precision']}g}"
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    """The shape of a scalar (), vector (n,) or matrix (n, m)."""
+    return tuple(np.shape(value))
+
+
+def shape_text(value: Any) -> str:
+    """A shape in words: 'scalar', '3' or '3×2'."""
+    shape = shape_of(value)
+    return "×".join(map(str, shape)) if shape else "scalar"

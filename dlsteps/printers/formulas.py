@@ -1,0 +1,95 @@
+"""Formulas for printers: a step's equation, its numbers substituted, as Unicode or LaTeX.
+
+Unicode comes from SymPy's pretty printer, with indexed symbols written as subscripts
+(o_i rather than o[i]); LaTeX from SymPy's `latex`. Both keep the order in which a
+lesson wrote its terms.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import sub
+from sympy.printing.pretty.stringpict import prettyForm
+
+from dlsteps.model import Step
+
+class _UnicodePrinter(PrettyPrinter):
+    """SymPy's pretty printer with o[i] written o_i, max for Max, and display names."""
+
+    def __init__(self, settings: dict, names: dict[str, str]) -> None:
+        super().__init__(settings)
+        self.names = names
+
+    def _print_Indexed(self, expr: sp.Indexed):
+        label = str(expr.base.label)
+        label = self.names.get(label, str(self._print(expr.base.label)))
+        return prettyForm(label + subscript([str(index).replace(" ", "") for index in expr.indices]))
+
+    def _print_Symbol(self, expr: sp.Symbol, bold_name: bool = False):
+        if expr.name in self.names:
+            return prettyForm(self.names[expr.name])
+        return super()._print_Symbol(expr, bold_name)
+
+    def _print_Max(self, expr: sp.Max):
+        return self._print_Function(expr, func_name="max")
+
+    def _print_Min(self, expr: sp.Min):
+        return self._print_Function(expr, func_name="min")
+
+
+def subscript(indices: list[str]) -> str:
+    """Indices as Unicode subscripts (ᵢⱼ) where every character has one, else _i,j."""
+    text = "".join(indices) if all(len(index) == 1 for index in indices) else ",".join(indices)
+    if all(sub.get(char) for char in text):
+        return "".join(sub[char] for char in text)
+    return "_" + text
+
+
+def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False) -> str:
+    """`expr` as multi-line Unicode art; `keep_order` keeps terms as written (for numbers)."""
+    settings = {"use_unicode": True, "wrap_line": False}
+    shown = {"ell": "ℓ", **{key: pair[0] for key, pair in (names or {}).items()}}
+    return _UnicodePrinter({**settings, "order": "none"} if keep_order else settings, shown).doprint(expr)
+
+
+def latex(expr: sp.Basic, names: dict | None = None, keep_order: bool = False) -> str:
+    """`expr` as LaTeX math (without dollar signs); `keep_order` keeps terms as written."""
+    symbols = {symbol: names[symbol.name][1] for symbol in expr.atoms(sp.Symbol) if symbol.name in (names or {})}
+    settings = {"order": "none", "mul_symbol": "dot"} if keep_order else {}
+    return sp.latex(expr, symbol_names=symbols, **settings)
+
+
+def equation(step: Step) -> sp.Basic:
+    """The step as ``left = formula``."""
+    return sp.Eq(step.left, step.formula, evaluate=False)
+
+
+def substituted(step: Step, env: dict, number: Callable[[float], str]) -> sp.Basic | None:
+    """The step's formula with the user's numbers in place, or None where that is not possible.
+
+    Sums over a bound size are written out term by term first. Each number becomes a
+    symbol named by its shown text (negative ones in parentheses), so nothing is
+    re-evaluated or reordered.
+    """
+    if not step.substitute or step.formula is None or step.index:
+        return None
+    sizes = {s: v for s, v in env.items() if isinstance(s, sp.Symbol) and isinstance(v, int)}
+    expr = step.formula.subs(sizes).doit()
+    mapping: dict = {}
+    for atom in expr.atoms(sp.Indexed):
+        base_value = np.asarray(env[atom.base])
+        mapping[atom] = _number_symbol(base_value[tuple(int(x) for x in atom.indices)], number)
+    for symbol in expr.free_symbols:
+        if symbol in env and np.ndim(env[symbol]) == 0 and symbol not in sizes:
+            mapping[symbol] = _number_symbol(env[symbol], number)
+    with sp.evaluate(False):
+        return expr.xreplace(mapping)
+
+
+def _number_symbol(value: float, number: Callable[[float], str]) -> sp.Symbol:
+    text = number(value)
+    return sp.Symbol(f"({text})" if text.startswith("-") else text)

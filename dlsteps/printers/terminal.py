@@ -1,0 +1,126 @@
+"""The terminal printer: a Derivation as Rich renderables (only the CLI owns a Console).
+
+Colors tell things apart: formulas cyan, the user's input numbers yellow, results green,
+checks in a dim badge, notes (conventions, infinities) magenta.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rich import box
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from dlsteps.i18n import _
+from dlsteps.model import Derivation, InputValue, Section, Step
+from dlsteps.printers.base import Printer, shape_text
+from dlsteps.printers.formulas import equation, substituted, unicode
+
+FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
+
+
+class TerminalPrinter(Printer):
+    """Prints a Derivation as a Rich `Group`: title, inputs table, sections of steps."""
+
+    def _print_Derivation(self, d: Derivation) -> RenderableType:
+        self._env, self._names = d.env, d.names
+        title = Text.assemble((d.title, "bold"), "\n", (_("follows {lecture}").format(lecture=d.lecture), "italic"))
+        parts: list[RenderableType] = [Panel(title, expand=False), self._inputs(d.inputs)]
+        for number, section in enumerate(d.sections, start=1):
+            parts.append(self._section(number, section))
+        return Group(*parts)
+
+    def _inputs(self, inputs: list[InputValue]) -> RenderableType:
+        table = Table(title=_("Inputs"), title_justify="left", box=box.SIMPLE_HEAD)
+        for header in (_("input"), _("symbol"), _("shape"), _("value"), _("from")):
+            table.add_column(header)
+        for item in inputs:
+            table.add_row(*self.doprint(item))
+        return table
+
+    def _print_InputValue(self, item: InputValue) -> tuple:
+        return (item.name, Text(unicode(item.symbol, self._names), FORMULA), shape_text(item.value),
+                self.value(item.value, INPUT), Text(_(item.origin), "dim"))
+
+    def _section(self, number: int, section: Section) -> RenderableType:
+        parts: list[RenderableType] = [Text(""), Rule(f"{number}. {section.title}", align="left", style="bold blue")]
+        if section.explanation:
+            parts.append(Text(section.explanation, "italic"))
+        for position, step in enumerate(section.steps, start=1):
+            parts.append(self._step(step, f"{number}.{position}"))
+        return Group(*parts)
+
+    def _step(self, step: Step, label: str = "") -> RenderableType:
+        header = Text.assemble("\n", (f"{label} {step.title}".strip(), "bold"))
+        if step.check:
+            header.append(f"   ✓ {' · '.join(step.check)}", CHECK)
+        parts: list[RenderableType] = [header]
+        if step.explanation:
+            parts.append(Padding(Text(step.explanation, "dim"), (0, 0, 0, 2)))
+        parts.append(Padding(self._math(step), (0, 0, 0, 2)))
+        parts.extend(Padding(Text(f"⚠ {note}", NOTE), (0, 0, 0, 2)) for note in step.notes)
+        if self.settings["show_code"] and step.code:
+            parts.append(Padding(Text(f">>> {step.code}", "dim cyan"), (0, 0, 0, 2)))
+        return Group(*parts)
+
+    def _math(self, step: Step) -> RenderableType:
+        """Formula, numbers substituted, then the value (inline for a scalar or vector)."""
+        lines: list[RenderableType] = []
+        if step.formula is not None:
+            lines.append(Text(unicode(equation(step), self._names), FORMULA))
+            numbers = substituted(step, self._env, self.number)
+            if numbers is not None:
+                lines.append(_equals(Text(unicode(numbers, self._names, keep_order=True), INPUT)))
+        else:
+            lines.append(Text(unicode(step.left, self._names), FORMULA))
+        if np.ndim(step.value) == 0:
+            lines.append(_equals(Text(self.number(step.value), RESULT)))
+        elif np.ndim(step.value) == 1 and not any(step.labels):
+            lines.append(_equals(self.value(step.value, RESULT), Text(f"({shape_text(step.value)})", "dim")))
+        else:
+            lines.append(_equals(self.grid(step.value, RESULT, step.labels), Text(f"({shape_text(step.value)})", "dim")))
+        return Group(*lines)
+
+    def value(self, value: Any, style: str) -> RenderableType:
+        """A scalar or vector as one line of text, a matrix as a grid."""
+        if np.ndim(value) == 0:
+            return Text(self.number(value), style)
+        if np.ndim(value) == 1:
+            return Text("[" + ", ".join(map(self.number, value)) + "]", style)
+        return self.grid(value, style)
+
+    def grid(self, value: Any, style: str, labels: tuple = ((), ())) -> Table:
+        """A vector or matrix as an aligned grid with row and column indices (or labels)."""
+        matrix = np.atleast_2d(np.asarray(value, dtype=float))
+        rows, columns = labels
+        table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, header_style="dim")
+        vector = np.ndim(value) == 1
+        if not vector:
+            table.add_column("", style="dim")
+        for position in range(matrix.shape[1]):
+            table.add_column(columns[position] if columns else str(position), justify="right")
+        for position, row in enumerate(matrix):
+            cells = [Text(self.number(x), style) for x in row]
+            table.add_row(*([] if vector else [rows[position] if rows else str(position)]), *cells)
+        return table
+
+
+def _equals(*cells: RenderableType) -> Table:
+    """'  = ' followed by the cells, the sign centred on multi-line cells."""
+    row = Table.grid(padding=(0, 1))
+    row.add_column(vertical="middle")
+    for _cell in cells:
+        row.add_column(vertical="middle")
+    row.add_row(Text("  ="), *cells)
+    return row
+
+
+def render(derivation: Derivation, **settings: Any) -> RenderableType:
+    """The terminal view of `derivation` as a Rich renderable."""
+    return TerminalPrinter(**settings).doprint(derivation)

@@ -1,0 +1,129 @@
+"""The command line: list, help, common options, errors, files, the installed command."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from dlsteps import catalogue
+
+LESSONS = list(catalogue.catalogue())
+
+
+def test_list(cli):
+    result = cli("list")
+    assert result.exit_code == 0
+    for info in catalogue.catalogue().values():
+        assert info.name in result.stdout
+    rows = json.loads(cli("list", "--format", "json").stdout)
+    assert [row["name"] for row in rows] == LESSONS
+    assert all(row["lecture"] and row["title"] for row in rows)
+
+
+def test_lesson_help_lists_every_input_with_shape_and_default(cli):
+    for info in catalogue.catalogue().values():
+        result = cli(info.name, "--help", env={"COLUMNS": "200"})
+        assert result.exit_code == 0
+        for spec in info.inputs:
+            assert spec.option in result.stdout
+            assert spec.default in result.stdout
+        for option in ("--format", "--output", "--precision", "--seed", "--params", "--no-pager"):
+            assert option in result.stdout
+
+
+@pytest.mark.parametrize("args, option, token", [
+    (("softmax", "--logits", "1,x,3"), "--logits", "'x'"),
+    (("softmax", "--target", "5"), "--target", "'5'"),
+    (("kl", "--p", "0.5,0.6"), "--p", "0.5,0.6"),
+    (("kl", "--base", "10"), "--base", "'10'"),
+    (("softmax", "--precision", "zero"), "--precision", "'zero'"),
+    (("softmax", "--seed", "-1"), "--seed", "'-1'"),
+    (("softmax", "--format", "pdf"), "--format", "'pdf'"),
+    (("regularization", "--x", "1,2;3,4", "--y", "1,2,3"), "--y", "1,2,3"),
+])
+def test_bad_input_is_one_line_and_exit_2(cli, args, option, token):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert option in result.stderr and token in result.stderr
+
+
+def test_precision_changes_digits_but_json_keeps_float64(cli):
+    assert "0.65900114" in cli("softmax", "--precision", "8", "--no-pager").stdout
+    assert "[0.659, 0.242, 0.0986]" in cli("softmax", "--precision", "3", "--no-pager").stdout
+    document = json.loads(cli("softmax", "--precision", "2", "--format", "json").stdout)
+    values = {s["id"]: s["value"] for sec in document["sections"] for s in sec["steps"]}
+    assert values["softmax"][0] == 0.6590011388859679
+
+
+def test_seed_reproducible(cli):
+    first = cli("kl", "--seed", "42", "--format", "json").stdout
+    assert first == cli("kl", "--seed", "42", "--format", "json").stdout
+    assert first != cli("kl", "--seed", "43", "--format", "json").stdout
+
+
+def test_output_file(cli, tmp_path):
+    target = tmp_path / "softmax.txt"
+    result = cli("softmax", "-o", str(target))
+    assert result.exit_code == 0 and result.stdout == ""
+    text = target.read_text()
+    assert "Softmax" in text and "\x1b[" not in text
+    assert [p.name for p in tmp_path.iterdir()] == ["softmax.txt"]
+    result = cli("softmax", "-o", str(tmp_path / "missing" / "x.txt"))
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_code_option(cli):
+    assert ">>> y = e / S" in cli("softmax", "--code", "--no-pager").stdout
+    assert ">>>" not in cli("softmax", "--no-pager").stdout
+
+
+def test_internal_check_failure_exits_1(cli, monkeypatch):
+    from dlsteps.lessons import softmax
+
+    monkeypatch.setattr(softmax, "cross_entropy", lambda logits, target: 0.5)  # a deliberately wrong trace
+    result = cli("softmax", "--no-pager")
+    assert result.exit_code == 1
+    assert "internal check failed" in result.stderr and "Softmax" not in result.stdout
+
+
+def _installed(name):
+    path = shutil.which(name, path=os.path.dirname(sys.executable))
+    if path is None:
+        pytest.skip(f"{name} is not installed next to {sys.executable}")
+    return path
+
+
+def test_installed_command_runs_each_lesson():
+    dlsteps = _installed("dlsteps")
+    for name in LESSONS:
+        result = subprocess.run([dlsteps, name, "--no-pager"], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "✓" in result.stdout and "\x1b[" not in result.stdout
+
+
+def test_python_dash_m_and_bad_input():
+    result = subprocess.run([sys.executable, "-m", "dlsteps", "softmax", "--logits", "1,,2"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "Traceback" not in result.stderr
+
+
+IMPORT_PROBE = """
+import sys
+from typer.testing import CliRunner
+from dlsteps.cli import app
+for args in (["--help"], ["list"], ["list", "--format", "json"]):
+    assert CliRunner().invoke(app, args).exit_code == 0, args
+print(sorted(m for m in ("sympy", "numpy") if m in sys.modules))
+"""
+
+
+def test_help_and_list_import_neither_sympy_nor_numpy():
+    result = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,100 @@
+"""softmax lesson: pairing, finite differences, published and hand-worked examples."""
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import central_difference
+from dlsteps import engine
+
+
+def softmax(o):
+    o = np.asarray(o, float)
+    e = np.exp(o - o.max())
+    return e / e.sum()
+
+
+def loss(o, t):
+    o = np.asarray(o, float)
+    return float(-(t * (o - o.max() - np.log(np.exp(o - o.max()).sum()))).sum())
+
+
+def test_wikipedia_example(run_json):
+    # Wikipedia, "Softmax function", section "Example": softmax of (1, 2, 3, 4, 1, 2, 3)
+    # is (0.024, 0.064, 0.175, 0.475, 0.024, 0.064, 0.175) to three decimals.
+    steps, _ = run_json("softmax", "--logits", "1,2,3,4,1,2,3", "--target", "3")
+    published = [0.024, 0.064, 0.175, 0.475, 0.024, 0.064, 0.175]
+    assert np.allclose(steps["softmax"], published, atol=5e-4)
+
+
+def test_hand_calculation_of_the_default():
+    # Hand calculation for o = (2, 1, 0.1), class 0 (DL101 #13 style):
+    # shift m = 2; e = (1, e^-1, e^-1.9); S = 1 + 0.367879 + 0.149569 = 1.517448
+    # y = (0.659001, 0.242433, 0.098566); L = -ln 0.659001 = 0.417030
+    # dL/do = y - t = (-0.340999, 0.242433, 0.098566)
+    d = engine.run("softmax")
+    s = math.exp(-1) + math.exp(-1.9) + 1
+    assert d.find("sum").value == pytest.approx(s, rel=1e-12)
+    assert np.allclose(d.find("softmax").value, [1 / s, math.exp(-1) / s, math.exp(-1.9) / s], rtol=1e-12)
+    assert d.find("loss").value == pytest.approx(math.log(s), rel=1e-12)
+    assert np.allclose(d.find("softmax").value, [0.659001, 0.242433, 0.098566], atol=1e-6)
+    assert d.find("loss").value == pytest.approx(0.417030, abs=1e-6)
+    assert np.allclose(d.find("gradient").value, [-0.340999, 0.242433, 0.098566], atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 7])
+def test_pairing_and_finite_differences_on_seeded_inputs(seed, run_json):
+    steps, document = run_json("softmax", "--seed", str(seed))
+    o = np.array(document["inputs"][0]["value"])
+    t = np.array(document["inputs"][1]["value"])
+    assert all("formula = NumPy" in s["check"] for sec in document["sections"] for s in sec["steps"])
+    numeric = central_difference(lambda v: loss(v, t), o)
+    assert np.allclose(steps["gradient"], numeric, atol=1e-7)
+    assert np.allclose(steps["gradient_sum"], numeric, atol=1e-7)
+    jacobian = np.array([central_difference(lambda v: softmax(v)[i], o) for i in range(len(o))])
+    assert np.allclose(steps["jacobian"], jacobian, atol=1e-7)
+    assert np.allclose(steps["jacobian_quotient"], jacobian, atol=1e-7)
+    y = softmax(o)
+    by_output = central_difference(lambda v: float(-(t * np.log(v)).sum()), y)
+    assert np.allclose(steps["dL_dy"], by_output, rtol=1e-6)
+
+
+def test_soft_target(run_json):
+    steps, _ = run_json("softmax", "--logits", "0.5,-1,2", "--target", "0.2,0.3,0.5")
+    t = np.array([0.2, 0.3, 0.5])
+    numeric = central_difference(lambda v: loss(v, t), [0.5, -1, 2])
+    assert np.allclose(steps["gradient"], numeric, atol=1e-7)
+    assert steps["loss"] == pytest.approx(loss([0.5, -1, 2], t), rel=1e-12)
+
+
+def test_huge_logits_are_stable(cli, recwarn):
+    result = cli("softmax", "--logits", "1000,0,-1000", "--target", "2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "NaN" not in result.stdout and "nan" not in result.stdout
+    d = engine.run("softmax", {"logits": ("1000,0,-1000", "cli"), "target": ("2", "cli")})
+    assert d.find("loss").value == pytest.approx(2000.0)
+    assert np.allclose(d.find("gradient").value, [1, 0, -1])
+    assert any("overflow" in note for note in d.find("shift").notes)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_jacobian_derivation_is_symbolic():
+    # The simplified Jacobian is proved from SymPy's quotient-rule derivative; break the
+    # target form and the proof must refuse it.
+    import sympy as sp
+
+    from dlsteps.lessons import softmax as lesson
+    from dlsteps.model import LessonError
+
+    raw = sp.diff(sp.exp(lesson.o[lesson.i] - lesson.m) / lesson._sum(sp.exp(lesson.o[lesson.k] - lesson.m)), lesson.o[lesson.j])
+    lesson._prove_jacobian(raw, lesson.y[lesson.i] * (sp.KroneckerDelta(lesson.i, lesson.j) - lesson.y[lesson.j]))
+    with pytest.raises(LessonError):
+        lesson._prove_jacobian(raw, lesson.y[lesson.i] * sp.KroneckerDelta(lesson.i, lesson.j))
+
+
+def test_generic_in_size(run_json):
+    logits = ",".join(str(x / 10) for x in range(-32, 32))
+    steps, _ = run_json("softmax", "--logits", logits, "--target", "5")
+    assert steps["jacobian"].shape == (64, 64)
+    assert steps["softmax"].sum() == pytest.approx(1.0)
