@@ -19,7 +19,8 @@ from dlsteps.catalogue import LessonInfo
 from dlsteps.i18n import _
 from dlsteps.inputs import InputError, describe, read_params
 
-FORMATS = ("terminal", "json")
+FORMATS = ("terminal", "markdown", "latex", "json", "svg", "html")
+BOOKLET_FORMATS = ("markdown", "latex")
 
 app = typer.Typer(
     name="dlsteps",
@@ -65,6 +66,7 @@ def _common_options(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help=_("Write to this file instead of the screen."), rich_help_panel=_("Output")),
     precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17); JSON always has full float64."), rich_help_panel=_("Output")),
     code: bool = typer.Option(False, "--code", help=_("Show the NumPy line behind each value."), rich_help_panel=_("Output")),
+    fragment: bool = typer.Option(False, "--fragment", help=_("With --format latex: the body alone, to paste into your own document."), rich_help_panel=_("Output")),
     no_pager: bool = typer.Option(False, "--no-pager", help=_("Never page, even when the output is taller than the screen."), rich_help_panel=_("Output")),
     seed: Optional[str] = typer.Option(None, "--seed", help=_("Draw the inputs you did not type at random, reproducibly."), rich_help_panel=_("Inputs")),
     params: Optional[Path] = typer.Option(None, "--params", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
@@ -116,8 +118,9 @@ def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
     from dlsteps.model import LessonError
 
     try:
-        if options["format"] not in FORMATS:
-            raise InputError(_("--format: '{value}' is not one of {formats}").format(value=options["format"], formats=", ".join(FORMATS)))
+        _check_format(options["format"], FORMATS)
+        if options["fragment"] and options["format"] != "latex":
+            raise InputError(_("--fragment: only with --format latex"))
         precision = _integer("--precision", options["precision"], 1, 17)
         seed = None if options["seed"] is None else _integer("--seed", options["seed"], 0, 2**32 - 1)
         derivation = engine.run(info.name, _typed_inputs(info, options), seed)
@@ -129,23 +132,48 @@ def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
         raise typer.Exit(1) from None
 
 
+def _check_format(value: str, formats: tuple[str, ...]) -> None:
+    if value not in formats:
+        raise InputError(_("--format: '{value}' is not one of {formats}").format(value=value, formats=", ".join(formats)))
+
+
 def _emit(derivation, options: dict[str, Any], precision: int) -> None:
-    from dlsteps import output
-    from dlsteps.printers import json as json_printer
+    """Show the derivation on the terminal (paged) or write it in the chosen format."""
+    from dlsteps import export, output
     from dlsteps.printers import terminal
 
-    if options["format"] == "json":
-        text = json_printer.render(derivation)
-    else:
-        view = terminal.render(derivation, precision=precision, show_code=options["code"])
-        if options["output"] is None:
-            output.show(view, paging=not options["no_pager"])
-            return
-        text = output.plain_text(view)
+    paging = not options["no_pager"]
+    if options["format"] == "terminal" and options["output"] is None:
+        output.show(terminal.render(derivation, precision=precision, show_code=options["code"]), paging=paging)
+        return
+    text = export.as_text(derivation, options["format"], precision, options["code"], options["fragment"])
     if options["output"] is None:
-        output.show(text, paging=not options["no_pager"])
+        output.show(text, paging=paging)
     else:
         output.write(options["output"], text)
+
+
+@app.command("export", rich_help_panel=_("Commands"))
+def export_booklet(
+    lessons: Optional[list[str]] = typer.Argument(None, help=_("Lessons to include (default: all)."), show_default=False),
+    format: str = typer.Option("latex", "--format", "-f", help=_("latex (one document, a chapter per lesson) or markdown (a file per lesson and an index).")),
+    output: Path = typer.Option(..., "--output", "-o", help=_("The folder to write into (created if missing).")),
+    precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17).")),
+) -> None:
+    """Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes."""
+    from dlsteps import export
+    from dlsteps.model import LessonError
+
+    try:
+        _check_format(format, BOOKLET_FORMATS)
+        written = export.booklet(lessons or [], format, output, _integer("--precision", precision, 1, 17))
+    except InputError as error:
+        _fail("export", str(error))
+    except LessonError as error:
+        typer.echo(_("dlsteps export: internal check failed: {error}").format(error=error), err=True)
+        raise typer.Exit(1) from None
+    for path in written:
+        typer.echo(str(path))
 
 
 def _fail(command: str, message: str) -> None:

@@ -38,6 +38,13 @@ def plain_text(renderable: RenderableType, width: int = FILE_WIDTH) -> str:
     return stream.getvalue()
 
 
+def recorded(renderable: RenderableType, format: str, title: str) -> str:
+    """The terminal view, colors included, as a standalone SVG picture or HTML page."""
+    console = Console(record=True, width=FILE_WIDTH, file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    console.print(renderable)
+    return console.export_svg(title=title) if format == "svg" else console.export_html(inline_styles=True)
+
+
 def show(renderable: RenderableType | str, paging: bool = True) -> None:
     """Print to stdout, through the pager when stdout is a terminal and the output is tall."""
     out = console()
@@ -59,6 +66,16 @@ def page(text: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def make_folder(folder: Path, option: str = "--output") -> None:
+    """Create `folder` if needed; its parent must exist (one clear error otherwise)."""
+    if not folder.parent.is_dir():
+        raise InputError(_("{option}: the folder '{folder}' does not exist (create it first, or choose another path)").format(option=option, folder=folder.parent))
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise InputError(_("{option}: cannot create '{folder}': {reason}").format(option=option, folder=folder, reason=error.strerror)) from None
 
 
 def write(path: Path, text: str, option: str = "--output") -> None:

@@ -27,7 +27,7 @@ META = {
 
 n = sp.Symbol("n", integer=True, positive=True)
 i, j, k = sp.symbols("i j k", integer=True, nonnegative=True)
-o, t, e, y, J, ls, C = (sp.IndexedBase(name) for name in ("o", "t", "e", "y", "J", "ℓ", "C"))
+o, t, u, y, J, ls, C = (sp.IndexedBase(name) for name in ("o", "t", "u", "y", "J", "ell", "C"))
 m, S, L = sp.symbols("m S L")
 OVERFLOW = 709.78  # exp(x) overflows float64 above log(1.797e308)
 
@@ -75,21 +75,21 @@ def _forward(d: Derivation, logits: np.ndarray) -> None:
     shift = float(logits.max())
     notes = ()
     if np.abs(logits).max() > OVERFLOW:
-        notes = (_("exp of a logit this large would overflow float64 (above e^709.78); after the shift the largest exponent is e^0 = 1"),)
+        notes = (_("exp of a logit this large would overflow float64 (exp(x) is inf for x > 709.78); after the shift the largest exponential is exp(0) = 1"),)
     d.step("shift", _("Shift by the largest logit"),
-           explanation=_("Softmax is unchanged when every logit is shifted by the same m: e^{o_i - m} / sum e^{o_k - m} = e^{o_i} / sum e^{o_k}. Shifting by the maximum keeps every exponent <= 0, so nothing overflows."),
+           explanation=_("Softmax is unchanged when every logit is shifted by the same m: exp(o_i - m) / Σ exp(o_k - m) = exp(o_i) / Σ exp(o_k), because the factor exp(-m) cancels. Shifting by the maximum keeps every exponent ≤ 0, so nothing overflows."),
            symbol=m, formula=sp.Max(*[o[q] for q in range(len(logits))]), value=shift,
            depends_on=("logits",), code="m = o.max()", notes=notes)
     exps = np.exp(logits - shift)
-    d.step("exp", _("Exponentials"), symbol=e, index=(i,), formula=sp.exp(o[i] - m), value=exps,
-           depends_on=("shift",), code="e = np.exp(o - m)")
-    d.step("sum", _("Their sum"), symbol=S, formula=_sum(e[k]), value=float(exps.sum()),
-           depends_on=("exp",), code="S = e.sum()", substitute=True)
+    d.step("exp", _("Exponentials"), symbol=u, index=(i,), formula=sp.exp(o[i] - m), value=exps,
+           depends_on=("shift",), code="u = np.exp(o - m)")
+    d.step("sum", _("Their sum"), symbol=S, formula=_sum(u[k]), value=float(exps.sum()),
+           depends_on=("exp",), code="S = u.sum()", substitute=True)
     probabilities = exps / exps.sum()
     underflow = (_("some y_k underflow to exactly 0 in float64 (their true values are below 1e-308)"),) if (probabilities == 0).any() else ()
-    d.step("softmax", _("Softmax"), explanation=_("y_i = e^{o_i} / sum_k e^{o_k}, computed from the shifted exponentials."),
-           symbol=y, index=(i,), formula=e[i] / S, value=probabilities, depends_on=("exp", "sum"),
-           code="y = e / S", notes=underflow)
+    d.step("softmax", _("Softmax"), explanation=_("y_i = exp(o_i) / Σ_k exp(o_k), computed from the shifted exponentials."),
+           symbol=y, index=(i,), formula=u[i] / S, value=probabilities, depends_on=("exp", "sum"),
+           code="y = u / S", notes=underflow)
 
 
 def _jacobian(d: Derivation) -> None:
@@ -104,7 +104,7 @@ def _jacobian(d: Derivation) -> None:
     simplified = y[i] * (sp.KroneckerDelta(i, j) - y[j])
     _prove_jacobian(raw, simplified)
     d.step("jacobian", _("Simplify with y_i"),
-           explanation=_("The sum over k of e^{o_k - m} δ_jk keeps only k = j; writing e^{o_i - m} / S = y_i turns the quotient into y_i(δ_ij - y_j): y_i(1 - y_i) on the diagonal, -y_i y_j off it."),
+           explanation=_("The sum over k of exp(o_k - m) δ_jk keeps only k = j; writing exp(o_i - m) / S = y_i turns the quotient into y_i(δ_ij - y_j): y_i(1 - y_i) on the diagonal, -y_i y_j off it."),
            symbol=J, index=(i, j), lhs=sp.Derivative(y[i], o[j]), formula=simplified, value=jacobian,
            depends_on=("jacobian_quotient",), code="J = np.diag(y) - np.outer(y, y)")
 
@@ -129,29 +129,29 @@ def _loss(d: Derivation, logits: np.ndarray, target: np.ndarray) -> None:
     loss = cross_entropy(logits, target)
     hot = np.flatnonzero(target == 1)
     notes = (_("t is one-hot at class {c}, so L = -log y_{c}").format(c=int(hot[0])),) if len(hot) == 1 else ()
-    d.step("loss", _("Cross-entropy loss"), explanation=_("L = -sum_k t_k log y_k."),
+    d.step("loss", _("Cross-entropy loss"), explanation=_("L = -Σ_k t_k log y_k."),
            symbol=L, formula=-_sum(t[k] * ls[k]), value=loss, depends_on=("log_softmax", "target"),
            code="L = -(t * log_y).sum()", notes=notes, substitute=True)
 
 
 def _chain_rule(d: Derivation, logits: np.ndarray, target: np.ndarray) -> None:
-    d.section(_("Chain rule"), _("dL/do_j = sum_k dL/dy_k · dy_k/do_j: every output y_k depends on every logit o_j."))
+    d.section(_("Chain rule"), _("∂L/∂o_j = Σ_k ∂L/∂y_k · ∂y_k/∂o_j: every output y_k depends on every logit o_j."))
     probabilities = d.env[y]
     if (probabilities > 0).all():
-        d.step("dL_dy", _("Loss by each output"), explanation=_("dL/dy_k = -t_k / y_k."),
+        d.step("dL_dy", _("Loss by each output"), explanation=_("∂L/∂y_k = -t_k / y_k."),
                lhs=sp.Derivative(L, y[k]), index=(k,), formula=-t[k] / y[k], value=-target / probabilities,
                depends_on=("target", "softmax"), code="dL_dy = -t / y")
     terms = -target[:, None] * (np.eye(len(logits)) - probabilities[None, :])
     d.step("chain_terms", _("Terms of the chain-rule sum"),
-           explanation=_("Term (k, j) is dL/dy_k · dy_k/do_j = (-t_k / y_k) · y_k(δ_kj - y_j) = -t_k(δ_kj - y_j): the y_k cancel."),
+           explanation=_("Term (k, j) is ∂L/∂y_k · ∂y_k/∂o_j = (-t_k / y_k) · y_k(δ_kj - y_j) = -t_k(δ_kj - y_j): the y_k cancel."),
            symbol=C, index=(k, j), formula=-t[k] * (sp.KroneckerDelta(k, j) - y[j]), value=terms,
            depends_on=("jacobian", "target"), code="C = -t[:, None] * (np.eye(n) - y[None, :])")
     gradient = terms.sum(axis=0)
     check = GradientCheck(lambda point: cross_entropy(point, target), logits)
-    d.step("gradient_sum", _("Sum over k"), explanation=_("dL/do_j = sum_k C_kj."),
+    d.step("gradient_sum", _("Sum over k"), explanation=_("∂L/∂o_j = Σ_k C_kj."),
            lhs=sp.Derivative(L, o[j]), index=(j,), formula=_sum(C[k, j]), value=gradient,
            depends_on=("chain_terms",), code="dL_do = C.sum(axis=0)", gradient=check)
     d.step("gradient", _("Simplify: prediction minus target"),
-           explanation=_("sum_k -t_k(δ_kj - y_j) = -t_j + y_j · sum_k t_k = y_j - t_j, because the target sums to 1."),
+           explanation=_("Σ_k -t_k(δ_kj - y_j) = -t_j + y_j · Σ_k t_k = y_j - t_j, because the target sums to 1."),
            lhs=sp.Derivative(L, o[j]), index=(j,), formula=y[j] - t[j], value=probabilities - target,
            depends_on=("gradient_sum",), code="dL_do = y - t", gradient=check)

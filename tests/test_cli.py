@@ -78,7 +78,7 @@ def test_output_file(cli, tmp_path):
 
 
 def test_code_option(cli):
-    assert ">>> y = e / S" in cli("softmax", "--code", "--no-pager").stdout
+    assert ">>> y = u / S" in cli("softmax", "--code", "--no-pager").stdout
     assert ">>>" not in cli("softmax", "--no-pager").stdout
 
 

@@ -1,0 +1,107 @@
+"""The walk shared by the text-document printers (Markdown, LaTeX).
+
+`DocumentPrinter` turns a Derivation into a list of blocks: headings, paragraphs,
+display math (the step's equation, its numbers substituted), the result, notes and code.
+Subclasses say how each block is written; the order and content live here once.
+Math is LaTeX in both formats; numbers are written ``2.5 \\cdot 10^{-5}`` and ``\\infty``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dlsteps.i18n import _
+from dlsteps.model import Derivation, InputValue, Step
+from dlsteps.printers.base import Printer, shape_text
+from dlsteps.printers.formulas import equation, latex, substituted
+
+
+class DocumentPrinter(Printer):
+    """Base of the printers that write a text document; see the module docstring."""
+
+    def _print_Derivation(self, d: Derivation) -> str:
+        self._env, self._names = d.env, d.names
+        blocks = [self.heading(0, d.title), self.paragraph(_("Follows {lecture}.").format(lecture=d.lecture)),
+                  self.heading(1, _("Inputs")), self.inputs(d.inputs)]
+        for number, section in enumerate(d.sections, start=1):
+            blocks.append(self.heading(1, f"{number}. {section.title}"))
+            if section.explanation:
+                blocks.append(self.paragraph(section.explanation))
+            for position, step in enumerate(section.steps, start=1):
+                blocks.extend(self.step(step, f"{number}.{position}"))
+        return self.document(d, "\n\n".join(block for block in blocks if block) + "\n")
+
+    def step(self, step: Step, label: str) -> list[str]:
+        """The blocks of one step, in the order the terminal shows them."""
+        blocks = [self.heading(2, f"{label} {step.title}")]
+        if step.explanation:
+            blocks.append(self.paragraph(step.explanation))
+        if step.formula is not None:
+            blocks.append(self.display(self.math(equation(step))))
+            numbers = substituted(step, self._env, self.number)
+            if numbers is not None:
+                blocks.append(self.display("= " + latex(numbers, self._names, keep_order=True)))
+        blocks.append(self.result(step))
+        blocks.extend(self.note(note) for note in step.notes)
+        if self.settings["show_code"] and step.code:
+            blocks.append(self.code(step.code))
+        return blocks
+
+    def math(self, expr: Any) -> str:
+        """A SymPy expression as LaTeX, with the derivation's display names."""
+        return latex(expr, self._names)
+
+    def number(self, value: float) -> str:
+        """A number as LaTeX math: 0.659, 2.5 \\cdot 10^{-5}, \\infty."""
+        text = super().number(value)
+        if "∞" in text:
+            return text.replace("∞", r"\infty")
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+        return text
+
+    def matrix(self, value: Any) -> str:
+        """A vector (one row) or matrix as a LaTeX bmatrix."""
+        rows = np.atleast_2d(np.asarray(value, dtype=float))
+        body = r" \\ ".join(" & ".join(self.number(x) for x in row) for row in rows)
+        return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+    def value(self, value: Any) -> str:
+        """A scalar as a number, an array as a bmatrix."""
+        return self.number(value) if np.ndim(value) == 0 else self.matrix(value)
+
+    def checks(self, step: Step) -> str:
+        """How the step's value was verified, in words."""
+        return ", ".join(step.check)
+
+    def shape(self, value: Any) -> str:
+        """The shape in words: 'scalar', '3', '3×2' (× written for the format)."""
+        return shape_text(value)
+
+    # Subclasses write these.
+    def heading(self, level: int, text: str) -> str:
+        raise NotImplementedError
+
+    def paragraph(self, text: str) -> str:
+        raise NotImplementedError
+
+    def display(self, math: str) -> str:
+        raise NotImplementedError
+
+    def result(self, step: Step) -> str:
+        raise NotImplementedError
+
+    def inputs(self, inputs: list[InputValue]) -> str:
+        raise NotImplementedError
+
+    def note(self, text: str) -> str:
+        raise NotImplementedError
+
+    def code(self, text: str) -> str:
+        raise NotImplementedError
+
+    def document(self, d: Derivation, body: str) -> str:
+        raise NotImplementedError
