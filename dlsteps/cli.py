@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -26,7 +27,6 @@ app = typer.Typer(
     name="dlsteps",
     help=_("Step-by-step derivations of deep-learning math: every formula and every number, checked.\n\n"
            "Try: dlsteps list, then dlsteps softmax, or dlsteps softmax --logits 1,2,3 --target 2."),
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -191,6 +191,28 @@ _register_lessons()
 
 
 def main() -> int:
-    """Entry point of the `dlsteps` command."""
-    return app(prog_name="dlsteps")
+    """Entry point of the `dlsteps` command: usage errors become one line and status 2."""
+    try:
+        command = typer.main.get_command(app)
+        status = command.main(sys.argv[1:] or ["--help"], prog_name="dlsteps", standalone_mode=False)
+    except Exception as error:
+        message = _usage_message(error)
+        if message is None:
+            raise
+        typer.echo(message, err=True)
+        return 2
+    return status if isinstance(status, int) else 0
+
+
+def _usage_message(error: Exception) -> str | None:
+    """One line for a usage error of the command-line parser (Click's, as Typer ships it)."""
+    if getattr(error, "exit_code", None) != 2 or not hasattr(error, "format_message"):
+        return None
+    context = getattr(error, "ctx", None)
+    path = context.command_path if context is not None else "dlsteps"
+    message = error.format_message()
+    if message.startswith("No such command"):
+        lessons = ", ".join(catalogue.catalogue())
+        return _("{path}: {message} Lessons: {lessons}; commands: list, export.").format(path=path, message=message, lessons=lessons)
+    return _("{path}: {message} (see '{path} --help')").format(path=path, message=message)
 

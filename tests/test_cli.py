@@ -127,3 +127,19 @@ def test_help_and_list_import_neither_sympy_nor_numpy():
     result = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["lstm", "--x", "0.5"], "No such command 'lstm'"),
+    (["softmax", "--bogus", "1"], "No such option: --bogus"),
+    (["softmax", "--logits"], "requires an argument"),
+])
+def test_usage_errors_are_one_line(args, expected):
+    result = subprocess.run([sys.executable, "-m", "dlsteps", *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_no_arguments_shows_help():
+    result = subprocess.run([sys.executable, "-m", "dlsteps"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "Usage" in result.stdout and "softmax" in result.stdout
