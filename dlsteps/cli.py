@@ -144,7 +144,8 @@ def _emit(derivation, options: dict[str, Any], precision: int) -> None:
 
     paging = not options["no_pager"]
     if options["format"] == "terminal" and options["output"] is None:
-        output.show(terminal.render(derivation, precision=precision, show_code=options["code"]), paging=paging)
+        view = terminal.render(derivation, precision=precision, show_code=options["code"], width=output.console().width)
+        output.show(view, paging=paging)
         return
     text = export.as_text(derivation, options["format"], precision, options["code"], options["fragment"])
     if options["output"] is None:

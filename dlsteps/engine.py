@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dlsteps import catalogue
+from dlsteps.i18n import _
 from dlsteps.inputs import resolve
 from dlsteps.model import Derivation
 
@@ -17,7 +18,7 @@ def run(name: str, typed: dict[str, tuple[str, str]] | None = None, seed: int | 
 
     info = catalogue.get(name)
     given = resolve(info, typed or {}, seed)
-    derivation = Derivation(lesson=info.name, title=info.title, lecture=info.lecture)
+    derivation = Derivation(lesson=info.name, title=_(info.title), lecture=info.lecture)
     catalogue.load(info).derive(derivation, given)
     return check(derivation)
 

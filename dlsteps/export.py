@@ -25,7 +25,7 @@ def as_text(derivation: Derivation, format: str, precision: int = 4, show_code: 
         return markdown.render(derivation, **settings)
     if format == "latex":
         return latex.render(derivation, fragment=fragment, **settings)
-    view = terminal.render(derivation, **settings)
+    view = terminal.render(derivation, width=output.FILE_WIDTH, **settings)
     if format == "terminal":
         return output.plain_text(view)
     return output.recorded(view, format, title=f"dlsteps {derivation.lesson}")

@@ -19,10 +19,16 @@ class LessonError(RuntimeError):
 
 @dataclass
 class GradientCheck:
-    """Central finite differences of `loss` around `point`, to compare with a gradient."""
+    """Central finite differences of `loss` around `point`, to compare with a gradient.
+
+    `kinks`, if given, holds for each entry of `point` a coordinate where the loss has a
+    kink (0 for |w|): an entry closer to it than the difference step, but not on it, is
+    not compared, since the difference would straddle the kink.
+    """
 
     loss: Callable[[Any], float]
     point: Any
+    kinks: Any = None
 
 
 @dataclass

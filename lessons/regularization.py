@@ -139,7 +139,7 @@ def _gradients(d: Derivation, x, y, w, b0, lam_) -> None:
     notes = (_("w_j = 0 here: |w| has no derivative at 0; any value in [-λ, λ] is a subgradient and sign(0) = 0 picks the middle one"),) if (w == 0).any() else ()
     d.step("grad_l1", _("L1 penalty by each weight"), explanation=_("d(λ|w_j|)/dw_j = λ sign(w_j): the same size λ however small the weight."),
            lhs=sp.Derivative(p1, W[j]), index=(j,), formula=lam * sp.sign(W[j]), value=lam_ * np.sign(w), depends_on=("w", "lam"),
-           code="lam * np.sign(w)", notes=notes, gradient=GradientCheck(lambda v: lam_ * np.abs(v).sum(), w))
+           code="lam * np.sign(w)", notes=notes, gradient=GradientCheck(lambda v: lam_ * np.abs(v).sum(), w, kinks=np.zeros_like(w)))
     d.step("grad_l2", _("L2 penalty by each weight"), explanation=_("d(λ w_j²)/dw_j = 2λ w_j: proportional to the weight."),
            lhs=sp.Derivative(p2, W[j]), index=(j,), formula=2 * lam * W[j], value=2 * lam_ * w, depends_on=("w", "lam"),
            code="2 * lam * w", gradient=GradientCheck(lambda v: lam_ * (v**2).sum(), w))

@@ -137,15 +137,20 @@ def _loss(d: Derivation, logits: np.ndarray, target: np.ndarray) -> None:
 def _chain_rule(d: Derivation, logits: np.ndarray, target: np.ndarray) -> None:
     d.section(_("Chain rule"), _("∂L/∂o_j = Σ_k ∂L/∂y_k · ∂y_k/∂o_j: every output y_k depends on every logit o_j."))
     probabilities = d.env[y]
-    if (probabilities > 0).all():
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        by_output = -target / probabilities
+    skipped = ()
+    if np.isfinite(by_output).all():
         d.step("dL_dy", _("Loss by each output"), explanation=_("∂L/∂y_k = -t_k / y_k."),
-               lhs=sp.Derivative(L, y[k]), index=(k,), formula=-t[k] / y[k], value=-target / probabilities,
+               lhs=sp.Derivative(L, y[k]), index=(k,), formula=-t[k] / y[k], value=by_output,
                depends_on=("target", "softmax"), code="dL_dy = -t / y")
+    else:
+        skipped = (_("∂L/∂y_k = -t_k / y_k is not shown: some y_k is too small for 1 / y_k to fit in float64; the y_k cancel below, so the result is exact"),)
     terms = -target[:, None] * (np.eye(len(logits)) - probabilities[None, :])
     d.step("chain_terms", _("Terms of the chain-rule sum"),
            explanation=_("Term (k, j) is ∂L/∂y_k · ∂y_k/∂o_j = (-t_k / y_k) · y_k(δ_kj - y_j) = -t_k(δ_kj - y_j): the y_k cancel."),
            symbol=C, index=(k, j), formula=-t[k] * (sp.KroneckerDelta(k, j) - y[j]), value=terms,
-           depends_on=("jacobian", "target"), code="C = -t[:, None] * (np.eye(n) - y[None, :])")
+           depends_on=("jacobian", "target"), code="C = -t[:, None] * (np.eye(n) - y[None, :])", notes=skipped)
     gradient = terms.sum(axis=0)
     check = GradientCheck(lambda point: cross_entropy(point, target), logits)
     d.step("gradient_sum", _("Sum over k"), explanation=_("∂L/∂o_j = Σ_k C_kj."),

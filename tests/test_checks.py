@@ -50,8 +50,9 @@ def test_gradient_check():
 
 
 def test_finite_differences_are_central():
-    # f(x) = x^3 at 1: a forward difference would be off by about 3h; central by h^2.
-    assert finite_differences(GradientCheck(lambda v: float(v[0] ** 3), [1.0]))[0] == pytest.approx(3.0, abs=1e-9)
+    # f(x) = x^5 at 1: exact for polynomials up to degree 4; the error is h^4 f^(5)/30 = 4e-20.
+    gradient, rounding = finite_differences(GradientCheck(lambda v: float(v[0] ** 5), [1.0]))
+    assert gradient[0] == pytest.approx(5.0, abs=1e-10) and rounding < 1e-9
 
 
 def test_index_formula_evaluates_elementwise():
@@ -75,3 +76,12 @@ def test_symbols_and_ids_are_unique():
         d.step("s", "Again", value=1.0)
     with pytest.raises(LessonError):
         d.step("t", "Rebind", symbol=s, value=2.0)
+
+
+def test_entries_next_to_a_kink_are_not_compared():
+    from dlsteps.checks import comparable
+
+    check_ = GradientCheck(lambda v: float(np.abs(v).sum()), [1e-200, 0.0, 0.5, -1e-7], kinks=[0, 0, 0, 0])
+    assert comparable(check_).tolist() == [False, True, True, False]
+    gradient, _ = finite_differences(check_)
+    assert gradient[1] == 0 and gradient[2] == pytest.approx(1.0)

@@ -8,7 +8,7 @@ and unknown keys are rejected. Subclasses print Derivation, Section, Step, Input
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -38,6 +38,15 @@ class Printer:
         if math.isinf(value):
             return "∞" if value > 0 else "-∞"
         return f"{value + 0.0:.{self.settings['precision']}g}"
+
+
+def blocks(value: Any, rows: int, columns: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(first row, first column, part): a vector or matrix cut into parts of at most
+    `rows` × `columns` entries, so wide or long arrays stay readable (a vector is one row)."""
+    matrix = np.atleast_2d(np.asarray(value, dtype=float))
+    for top in range(0, matrix.shape[0], rows):
+        for first in range(0, matrix.shape[1], columns):
+            yield top, first, matrix[top:top + rows, first:first + columns]
 
 
 def shape_of(value: Any) -> tuple[int, ...]:

@@ -34,6 +34,14 @@ class _UnicodePrinter(PrettyPrinter):
             return prettyForm(self.names[expr.name])
         return super()._print_Symbol(expr, bold_name)
 
+    def _print_Derivative(self, deriv: sp.Derivative):
+        """A first derivative of a symbol as the fraction ∂y/∂x (SymPy writes d/dx (y))."""
+        (variable, order), = deriv.variable_count
+        if order != 1 or not isinstance(deriv.expr, (sp.Symbol, sp.Indexed)):
+            return super()._print_Derivative(deriv)
+        top = prettyForm(*self._print(deriv.expr).left("∂"))
+        return top / prettyForm(*self._print(variable).left("∂"))
+
     def _print_Max(self, expr: sp.Max):
         return self._print_Function(expr, func_name="max")
 
@@ -60,7 +68,7 @@ def latex(expr: sp.Basic, names: dict | None = None, keep_order: bool = False) -
     """`expr` as LaTeX math (without dollar signs); `keep_order` keeps terms as written."""
     symbols = {symbol: names[symbol.name][1] for symbol in expr.atoms(sp.Symbol) if symbol.name in (names or {})}
     settings = {"order": "none", "mul_symbol": "dot"} if keep_order else {}
-    return sp.latex(expr, symbol_names=symbols, **settings)
+    return sp.latex(expr, symbol_names=symbols, diff_operator=r"\partial", **settings)
 
 
 def equation(step: Step) -> sp.Basic:

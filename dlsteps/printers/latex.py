@@ -16,6 +16,7 @@ import numpy as np
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Step
+from dlsteps.printers.base import blocks
 from dlsteps.printers.document import DocumentPrinter
 
 COLUMNS, ROWS = 8, 16
@@ -81,21 +82,12 @@ class LatexPrinter(DocumentPrinter):
 
     def blocks(self, left: str, value: Any) -> list[str]:
         """An array as displays of at most ROWS × COLUMNS entries each, captioned when split."""
-        array = np.asarray(value, dtype=float)
-        matrix = np.atleast_2d(array)
-        split = matrix.shape[0] > ROWS or matrix.shape[1] > COLUMNS
-        out = []
-        for top in range(0, matrix.shape[0], ROWS):
-            for first in range(0, matrix.shape[1], COLUMNS):
-                part = matrix[top:top + ROWS, first:first + COLUMNS]
-                caption = self._caption(array.ndim, top, part.shape[0], first, part.shape[1]) if split else ""
-                out.append(fit(f"{left} = {caption}{self.matrix(part)}"))
-        return out
-
-    @staticmethod
-    def _caption(ndim: int, top: int, rows: int, first: int, columns: int) -> str:
-        where = f"{first}\\ldots {first + columns - 1}" if ndim == 1 else f"{top}\\ldots {top + rows - 1},\\ {first}\\ldots {first + columns - 1}"
-        return f"\\underset{{[{where}]}}{{}}"
+        parts = list(blocks(value, ROWS, COLUMNS))
+        if len(parts) == 1:
+            return [fit(f"{left} = {self.matrix(parts[0][2])}")]
+        vector = np.ndim(value) == 1
+        return [fit(f"{left} = \\underset{{[{_span(top, part.shape[0], first, part.shape[1], vector)}]}}{{}}{self.matrix(part)}")
+                for top, first, part in parts]
 
     def inputs(self, inputs: list[InputValue]) -> str:
         rows = "\n".join(
@@ -116,6 +108,12 @@ class LatexPrinter(DocumentPrinter):
         if self.settings["fragment"] or self.settings["chapter"]:
             return f"% dlsteps {d.lesson}: needs \\usepackage{{amsmath,amssymb,booktabs,graphicx}}\n{body}"
         return f"\\documentclass[11pt]{{article}}\n{PREAMBLE}\n\\begin{{document}}\n{body}\\end{{document}}\n"
+
+
+def _span(top: int, rows: int, first: int, columns: int, vector: bool) -> str:
+    """Which entries a block holds, e.g. 8…15 or 0…15, 8…15 (rows, columns)."""
+    cols = f"{first}\\ldots {first + columns - 1}"
+    return cols if vector else f"{top}\\ldots {top + rows - 1},\\ {cols}"
 
 
 def booklet(chapters: list[str], title: str) -> str:

@@ -19,14 +19,21 @@ from rich.text import Text
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Section, Step
-from dlsteps.printers.base import Printer, shape_text
+from dlsteps.printers.base import Printer, blocks, shape_text
 from dlsteps.printers.formulas import equation, substituted, unicode
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
+COLUMNS = 8
+MARGIN = 16  # the "  =" before a grid, its row labels and the shape after it
 
 
 class TerminalPrinter(Printer):
-    """Prints a Derivation as a Rich `Group`: title, inputs table, sections of steps."""
+    """Prints a Derivation as a Rich `Group`: title, inputs table, sections of steps.
+
+    `width` is the console width: grids are cut into as many columns as fit in it.
+    """
+
+    default_settings = {**Printer.default_settings, "width": 80}
 
     def _print_Derivation(self, d: Derivation) -> RenderableType:
         self._env, self._names = d.env, d.names
@@ -81,8 +88,6 @@ class TerminalPrinter(Printer):
             lines.append(Text(unicode(step.left, self._names), FORMULA))
         if np.ndim(step.value) == 0:
             lines.append(_equals(Text(self.number(step.value), RESULT)))
-        elif np.ndim(step.value) == 1 and not any(step.labels):
-            lines.append(_equals(self.value(step.value, RESULT), Text(f"({shape_text(step.value)})", "dim")))
         else:
             lines.append(_equals(self.grid(step.value, RESULT, step.labels), Text(f"({shape_text(step.value)})", "dim")))
         return Group(*lines)
@@ -95,20 +100,25 @@ class TerminalPrinter(Printer):
             return Text("[" + ", ".join(map(self.number, value)) + "]", style)
         return self.grid(value, style)
 
-    def grid(self, value: Any, style: str, labels: tuple = ((), ())) -> Table:
-        """A vector or matrix as an aligned grid with row and column indices (or labels)."""
-        matrix = np.atleast_2d(np.asarray(value, dtype=float))
+    def grid(self, value: Any, style: str, labels: tuple = ((), ())) -> RenderableType:
+        """A vector or matrix as aligned grids with row and column indices (or labels),
+        as many columns (at most COLUMNS) as fit the width, stacked."""
         rows, columns = labels
-        table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, header_style="dim")
         vector = np.ndim(value) == 1
-        if not vector:
-            table.add_column("", style="dim")
-        for position in range(matrix.shape[1]):
-            table.add_column(columns[position] if columns else str(position), justify="right")
-        for position, row in enumerate(matrix):
-            cells = [Text(self.number(x), style) for x in row]
-            table.add_row(*([] if vector else [rows[position] if rows else str(position)]), *cells)
-        return table
+        widest = max(len(self.number(x)) for x in np.ravel(value))
+        fitting = max(1, min(COLUMNS, (self.settings["width"] - MARGIN) // (widest + 3)))
+        tables = []
+        for _top, first, part in blocks(value, len(np.atleast_2d(value)), fitting):
+            table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, header_style="dim")
+            if not vector:
+                table.add_column("", style="dim")
+            for position in range(first, first + part.shape[1]):
+                table.add_column(columns[position] if columns else str(position), justify="right")
+            for position, row in enumerate(part):
+                cells = [Text(self.number(x), style) for x in row]
+                table.add_row(*([] if vector else [rows[position] if rows else str(position)]), *cells)
+            tables.append(table)
+        return Group(*tables)
 
 
 def _equals(*cells: RenderableType) -> Table:
