@@ -58,6 +58,7 @@ class LessonInfo:
     title: str
     lecture: str
     summary: str
+    example: str
     inputs: tuple[InputSpec, ...]
 
     def input(self, name: str) -> InputSpec:
@@ -102,6 +103,7 @@ def _info(path: Path) -> LessonInfo:
         title=meta["title"],
         lecture=meta["lecture"],
         summary=meta["summary"],
+        example=meta["example"],
         inputs=inputs,
     )
 

@@ -185,7 +185,8 @@ def _fail(command: str, message: str) -> None:
 def _register_lessons() -> None:
     for info in catalogue.catalogue().values():
         command = lesson_command(info)
-        app.command(info.name, help=command.__doc__, rich_help_panel=_("Lessons"))(command)
+        epilog = _("Example: {example}").format(example=info.example)
+        app.command(info.name, help=command.__doc__, epilog=epilog, rich_help_panel=_("Lessons"))(command)
 
 
 _register_lessons()

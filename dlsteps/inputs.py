@@ -121,30 +121,39 @@ def _fix_dim(spec: InputSpec, dim: str, size: int, text: str, dims: dict[str, in
 
 def read(spec: InputSpec, text: str, dims: dict[str, int]) -> object:
     """Parse `text` for `spec`, check shape and domain, and record its sizes in `dims`."""
-    kind = spec.kind
-    if kind == "choice":
+    if spec.kind == "choice":
         if text.strip() not in spec.choices:
             raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=text.strip(), expected=describe(spec, dims)))
         return text.strip()
-    grid = parse_grid(text, spec.option)
+    return _READERS[spec.kind](spec, parse_grid(text, spec.option), text, dims)
+
+
+def _read_number(spec: InputSpec, grid: list[list[float]], text: str, dims: dict[str, int]) -> float | int:
     flat = [x for row in grid for x in row]
-    if kind in ("scalar", "count"):
-        if len(flat) != 1:
-            raise _shape_error(spec, text, dims, _("{size} numbers").format(size=len(flat)))
-        return _check_domain(spec, flat[0] if kind == "scalar" else _whole(spec, flat[0], text), text)
-    if kind == "matrix":
-        if len({len(row) for row in grid}) != 1:
-            raise _shape_error(spec, text, dims, _("rows of different lengths"))
-        _fix_dim(spec, spec.dims[0], len(grid), text, dims)
-        _fix_dim(spec, spec.dims[1], len(grid[0]), text, dims)
-        return [[_check_domain(spec, x, text) for x in row] for row in grid]
+    if len(flat) != 1:
+        raise _shape_error(spec, text, dims, _("{size} numbers").format(size=len(flat)))
+    return _check_domain(spec, flat[0] if spec.kind == "scalar" else _whole(spec, flat[0], text), text)
+
+
+def _read_matrix(spec: InputSpec, grid: list[list[float]], text: str, dims: dict[str, int]) -> list[list[float]]:
+    if len({len(row) for row in grid}) != 1:
+        raise _shape_error(spec, text, dims, _("rows of different lengths"))
+    _fix_dim(spec, spec.dims[0], len(grid), text, dims)
+    _fix_dim(spec, spec.dims[1], len(grid[0]), text, dims)
+    return [[_check_domain(spec, x, text) for x in row] for row in grid]
+
+
+def _read_vector(spec: InputSpec, grid: list[list[float]], text: str, dims: dict[str, int]) -> list[float] | int:
+    """A vector; for a class input also a single class index."""
     if len(grid) != 1:
         raise _shape_error(spec, text, dims, _("{rows} rows").format(rows=len(grid)))
-    if kind == "class" and len(flat) == 1:
-        return _class_index(spec, flat[0], text, dims)
-    _fix_dim(spec, spec.dims[0], len(flat), text, dims)
-    domain = "probability" if kind == "class" else spec.domain
-    return _check_vector_domain(spec, domain, flat, text)
+    if spec.kind == "class" and len(grid[0]) == 1:
+        return _class_index(spec, grid[0][0], text, dims)
+    _fix_dim(spec, spec.dims[0], len(grid[0]), text, dims)
+    return _check_vector_domain(spec, "probability" if spec.kind == "class" else spec.domain, grid[0], text)
+
+
+_READERS = {"scalar": _read_number, "count": _read_number, "matrix": _read_matrix, "vector": _read_vector, "class": _read_vector}
 
 
 def _whole(spec: InputSpec, x: float, text: str) -> int:

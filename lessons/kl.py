@@ -15,6 +15,7 @@ META = {
     "title": "KL divergence",
     "lecture": "DL101 #16 (KL Divergence)",
     "summary": "entropy, cross-entropy, KL(P||Q) and KL(Q||P), Jensen-Shannon divergence",
+    "example": "dlsteps kl --p 0.5,0.5,0 --q 0.5,0,0.5 --base 2",
     "inputs": {
         "p": {"shape": "vector n", "domain": "probability", "default": "0.36,0.48,0.16",
               "help": "the distribution P (probabilities summing to 1)"},

@@ -18,6 +18,7 @@ META = {
     "title": "L1 and L2 regularization",
     "lecture": "DL101 #14 (L1, L2 Regularization)",
     "summary": "MSE + λ|w| and MSE + λw², their derivatives, update rules and many steps side by side",
+    "example": 'dlsteps regularization --x "1,0;0,1;1,1" --y 1,0.1,1.1 --w 0.5,0.5 --lambda 1 --steps 20',
     "inputs": {
         "x": {"shape": "matrix N d", "default": "1,1;2,-1;3,1", "help": "the inputs, one row per sample, one column per feature"},
         "y": {"shape": "vector N", "default": "3,5,7", "help": "the targets, one per sample"},

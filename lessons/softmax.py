@@ -15,6 +15,7 @@ META = {
     "title": "Softmax and the derivative of cross-entropy",
     "lecture": "DL101 #13 (Softmax와 Cross-Entropy의 미분)",
     "summary": "softmax, its Jacobian, cross-entropy and dL/do = y_hat - y",
+    "example": "dlsteps softmax --logits 1000,0,-1000 --target 2",
     "inputs": {
         "logits": {"shape": "vector n", "default": "2,1,0.1", "help": "the logits o (scores before softmax)"},
         "target": {

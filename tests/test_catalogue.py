@@ -1,6 +1,7 @@
 """Content checked like code: every lesson listed once, with a lecture, rendering everywhere."""
 
 import ast
+import shlex
 import inspect
 import json
 
@@ -54,3 +55,11 @@ def test_depends_on_names_earlier_steps_or_inputs(name):
 def test_unknown_lesson():
     with pytest.raises(LookupError, match="no lesson 'nope'"):
         catalogue.get("nope")
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_the_example_in_help_runs(name, cli):
+    words = shlex.split(catalogue.get(name).example)
+    assert words[:2] == ["dlsteps", name]
+    result = cli(*words[1:], "--format", "json")
+    assert result.exit_code == 0, result.output
