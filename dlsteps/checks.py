@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, GradientCheck, LessonError, Step
@@ -27,21 +28,31 @@ def _arguments(formula: sp.Expr, env: dict) -> list:
     return [key for key in env if key in bases or key in free]
 
 
+class _ArrayPrinter(NumPyPrinter):
+    """NumPy code in which the index symbols may be whole arrays of indices."""
+
+    def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> str:
+        first, second = (self._print(arg) for arg in expr.args)
+        return f"{self._module_format('numpy.equal')}({first}, {second}) * 1.0"
+
+
+_PRINTER = _ArrayPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "user_functions": {}})
+
+
 def evaluate(step: Step, env: dict) -> np.ndarray:
     """The step's formula evaluated at every index of its value's shape, via `lambdify`.
 
-    Index-form formulas (``Sum`` over ``k``, ``KroneckerDelta``) are evaluated element by
-    element, so the symbolic work does not grow with the sizes of the inputs.
+    Index-form formulas (``Sum`` over ``k``, ``KroneckerDelta``) are evaluated for all
+    indices at once, with each index symbol bound to an array of indices, so the
+    symbolic work does not grow with the sizes of the inputs.
     """
     arguments = _arguments(step.formula, env)
-    function = sp.lambdify(arguments + list(step.index), step.formula, modules="numpy")
+    function = sp.lambdify(arguments + list(step.index), step.formula, modules="numpy", printer=_PRINTER)
     values = [np.asarray(env[a]) if isinstance(env[a], (list, np.ndarray)) else env[a] for a in arguments]
     shape = np.shape(step.value)
-    result = np.empty(shape)
     with np.errstate(all="ignore"):
-        for position in np.ndindex(shape):
-            result[position] = function(*values, *position)
-    return result
+        result = function(*values, *(np.indices(shape) if step.index else ()))
+    return np.broadcast_to(np.asarray(result, dtype=float), shape)
 
 
 def agree(expected: np.ndarray, actual: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> bool:

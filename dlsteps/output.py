@@ -46,16 +46,20 @@ def recorded(renderable: RenderableType, format: str, title: str) -> str:
 
 
 def show(renderable: RenderableType | str, paging: bool = True) -> None:
-    """Print to stdout, through the pager when stdout is a terminal and the output is tall."""
+    """Print to stdout, through the pager when stdout is a terminal and the output is tall.
+
+    Text (JSON, Markdown, LaTeX, SVG) is written exactly as it is.
+    """
     out = console()
-    if not (paging and out.is_terminal):
-        out.print(renderable, markup=False, highlight=False, soft_wrap=isinstance(renderable, str))
+    if isinstance(renderable, str):
+        text = renderable
+    else:
+        with out.capture() as captured:
+            out.print(renderable)
+        text = captured.get()
+    if paging and out.is_terminal and text.count("\n") >= out.height and page(text):
         return
-    with out.capture() as captured:
-        out.print(renderable, markup=False, highlight=False, soft_wrap=isinstance(renderable, str))
-    text = captured.get()
-    if text.count("\n") < out.height or not page(text):
-        sys.stdout.write(text)
+    sys.stdout.write(text)
 
 
 def page(text: str) -> bool:

@@ -10,6 +10,7 @@ import sympy as sp
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, GradientCheck, LessonError
+from dlsteps.symbolic import Maximum
 
 META = {
     "title": "Softmax and the derivative of cross-entropy",
@@ -79,7 +80,7 @@ def _forward(d: Derivation, logits: np.ndarray) -> None:
         notes = (_("exp of a logit this large would overflow float64 (exp(x) is inf for x > 709.78); after the shift the largest exponential is exp(0) = 1"),)
     d.step("shift", _("Shift by the largest logit"),
            explanation=_("Softmax is unchanged when every logit is shifted by the same m: exp(o_i - m) / Σ exp(o_k - m) = exp(o_i) / Σ exp(o_k), because the factor exp(-m) cancels. Shifting by the maximum keeps every exponent ≤ 0, so nothing overflows."),
-           symbol=m, formula=sp.Max(*[o[q] for q in range(len(logits))]), value=shift,
+           symbol=m, formula=Maximum(o[k], k, 0, n - 1), value=shift,
            depends_on=("logits",), code="m = o.max()", notes=notes)
     exps = np.exp(logits - shift)
     d.step("exp", _("Exponentials"), symbol=u, index=(i,), formula=sp.exp(o[i] - m), value=exps,

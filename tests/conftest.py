@@ -30,6 +30,16 @@ def run_json(cli):
     return run
 
 
+LARGER = {
+    # Larger inputs than the lectures' own, per lesson: (text, origin) by input name.
+    "softmax": {"logits": (",".join(f"{k / 7 - 4:.3f}" for k in range(64)), "test"), "target": ("5", "test")},
+    "kl": {"p": (",".join(["1/20"] * 20), "test"), "q": (",".join([f"{k}/210" for k in range(1, 21)]), "test")},
+    "regularization": {"x": (";".join(",".join(str((r * 7 + c) % 5 - 2) for c in range(10)) for r in range(12)), "test"),
+                       "y": (",".join(str(r % 4) for r in range(12)), "test"), "w": (",".join(["0.1"] * 10), "test"),
+                       "lr": ("0.01", "test"), "steps": ("40", "test")},
+}
+
+
 def central_difference(f, x, h=1e-6):
     """(f(x + h e_k) - f(x - h e_k)) / 2h for every entry of x: written here, apart from dlsteps."""
     x = np.array(x, dtype=float)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from conftest import LARGER
 from dlsteps import catalogue, engine
 from dlsteps.cli import _common_options
 from dlsteps.printers import json as json_printer
@@ -63,3 +64,17 @@ def test_the_example_in_help_runs(name, cli):
     assert words[:2] == ["dlsteps", name]
     result = cli(*words[1:], "--format", "json")
     assert result.exit_code == 0, result.output
+
+
+def test_every_lesson_has_larger_test_inputs():
+    assert set(LARGER) == set(LESSONS)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_formulas_do_not_grow_with_the_inputs(name):
+    # DESIGN.md: symbolic work stays generic (index form), so a 64-dimensional input
+    # gives the same formulas as the lecture's 3-dimensional one.
+    small, large = engine.run(name), engine.run(name, LARGER[name])
+    assert [s.id for s in small.steps()] == [s.id for s in large.steps()]
+    for a, b in zip(small.steps(), large.steps()):
+        assert a.formula == b.formula, a.id

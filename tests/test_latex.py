@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import LARGER
 
 from dlsteps import catalogue, engine
 from dlsteps.export import booklet
@@ -15,15 +16,6 @@ PDFLATEX = shutil.which("pdflatex")
 if PDFLATEX is None and os.environ.get("CI") == "true":
     raise RuntimeError("CI=true but pdflatex is missing: .ci/run must install texlive-latex-base and texlive-latex-recommended")
 pytestmark = pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (apt-get install texlive-latex-base texlive-latex-recommended)")
-
-LARGER = {
-    "softmax": {"logits": (",".join(f"{k / 7 - 4:.3f}" for k in range(64)), "test"), "target": ("5", "test")},
-    "kl": {"p": (",".join(["1/20"] * 20), "test"), "q": (",".join([f"{k}/210" for k in range(1, 21)]), "test")},
-    "regularization": {"x": (";".join(",".join(str((r * 7 + c) % 5 - 2) for c in range(10)) for r in range(12)), "test"),
-                       "y": (",".join(str(r % 4) for r in range(12)), "test"), "w": (",".join(["0.1"] * 10), "test"),
-                       "lr": ("0.01", "test"), "steps": ("40", "test")},
-}
-
 
 def compile_latex(source, folder, name="doc"):
     """Run pdflatex; return its log. Fails the test with the first error lines."""

@@ -63,8 +63,8 @@ class TerminalPrinter(Printer):
             parts.append(self._step(step, f"{number}.{position}"))
         return Group(*parts)
 
-    def _step(self, step: Step, label: str = "") -> RenderableType:
-        header = Text.assemble("\n", (f"{label} {step.title}".strip(), "bold"))
+    def _step(self, step: Step, label: str) -> RenderableType:
+        header = Text.assemble("\n", (f"{label} {step.title}", "bold"))
         if step.check:
             header.append(f"   ✓ {' · '.join(step.check)}", CHECK)
         parts: list[RenderableType] = [header]
