@@ -57,9 +57,10 @@ def subscript(indices: list[str]) -> str:
     return "_" + text
 
 
-def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False) -> str:
-    """`expr` as multi-line Unicode art; `keep_order` keeps terms as written (for numbers)."""
-    settings = {"use_unicode": True, "wrap_line": False}
+def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False, width: int | None = None) -> str:
+    """`expr` as multi-line Unicode art; `keep_order` keeps terms as written (for numbers);
+    art wider than `width` columns is cut into slices stacked one under the other."""
+    settings = {"use_unicode": True, "wrap_line": width is not None, "num_columns": width}
     shown = {"ell": "ℓ", **{key: pair[0] for key, pair in (names or {}).items()}}
     return _UnicodePrinter({**settings, "order": "none"} if keep_order else settings, shown).doprint(expr)
 

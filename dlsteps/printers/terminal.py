@@ -19,7 +19,7 @@ from rich.text import Text
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Section, Step
-from dlsteps.printers.base import Printer, blocks, shape_text
+from dlsteps.printers.base import Printer, shape_text
 from dlsteps.printers.formulas import equation, substituted, unicode
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
@@ -80,10 +80,12 @@ class TerminalPrinter(Printer):
         """Formula, numbers substituted, then the value (inline for a scalar or vector)."""
         lines: list[RenderableType] = []
         if step.formula is not None:
-            lines.append(Text(unicode(equation(step), self._names), FORMULA))
+            width = self.settings["width"] - 2
+            lines.append(Text(unicode(equation(step), self._names, width=width), FORMULA, no_wrap=True))
             numbers = substituted(step, self._env, self.number)
             if numbers is not None:
-                lines.append(_equals(Text(unicode(numbers, self._names, keep_order=True), INPUT)))
+                art = unicode(numbers, self._names, keep_order=True, width=width - 6)
+                lines.append(_equals(Text(art, INPUT, no_wrap=True)))
         else:
             lines.append(Text(unicode(step.left, self._names), FORMULA))
         if np.ndim(step.value) == 0:
@@ -100,25 +102,28 @@ class TerminalPrinter(Printer):
             return Text("[" + ", ".join(map(self.number, value)) + "]", style)
         return self.grid(value, style)
 
-    def grid(self, value: Any, style: str, labels: tuple = ((), ())) -> RenderableType:
-        """A vector or matrix as aligned grids with row and column indices (or labels),
-        as many columns (at most COLUMNS) as fit the width, stacked."""
-        rows, columns = labels
-        vector = np.ndim(value) == 1
-        widest = max(len(self.number(x)) for x in np.ravel(value))
+    def grid(self, value: Any, style: str, labels: tuple = ((), ())) -> Text:
+        """A vector or matrix as aligned text with row and column indices (or labels), in
+        blocks of as many columns (at most COLUMNS) as fit the width."""
+        row_labels, column_labels = labels
+        matrix = np.atleast_2d(np.asarray(value, dtype=float))
+        cells = [[self.number(x) for x in row] for row in matrix]
+        rows = [] if np.ndim(value) == 1 else [row_labels[r] if row_labels else str(r) for r in range(len(cells))]
+        widest = max(len(cell) for row in cells for cell in row)
         fitting = max(1, min(COLUMNS, (self.settings["width"] - MARGIN) // (widest + 3)))
-        tables = []
-        for _top, first, part in blocks(value, len(np.atleast_2d(value)), fitting):
-            table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, header_style="dim")
-            if not vector:
-                table.add_column("", style="dim")
-            for position in range(first, first + part.shape[1]):
-                table.add_column(columns[position] if columns else str(position), justify="right")
-            for position, row in enumerate(part):
-                cells = [Text(self.number(x), style) for x in row]
-                table.add_row(*([] if vector else [rows[position] if rows else str(position)]), *cells)
-            tables.append(table)
-        return Group(*tables)
+        out = Text()
+        for first in range(0, len(cells[0]), fitting):
+            columns = range(first, min(first + fitting, len(cells[0])))
+            heads = [column_labels[c] if column_labels else str(c) for c in columns]
+            widths = [max(len(head), *(len(row[c]) for row in cells)) for head, c in zip(heads, columns)]
+            margin = max(map(len, rows), default=-2) + 2
+            header = " " * margin + "   ".join(head.rjust(w) for head, w in zip(heads, widths))
+            out.append(f"{header}\n{'─' * len(header)}\n", "dim")
+            for r, row in enumerate(cells):
+                out.append((rows[r] if rows else "").ljust(margin), "dim")
+                out.append("   ".join(row[c].rjust(w) for c, w in zip(columns, widths)) + "\n", style)
+        out.rstrip()
+        return out
 
 
 def _equals(*cells: RenderableType) -> Table:
