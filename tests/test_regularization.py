@@ -78,3 +78,25 @@ def test_weights_must_match_features(cli):
     result = cli("regularization", "--w", "1,2,3")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "--w" in result.stderr
+
+
+def test_optima_of_scikit_learn_are_fixed_points(run_json):
+    # Independent oracle: scikit-learn's Lasso minimizes (1/2N)|y - Xw - b|^2 + α|w|_1,
+    # which is our MSE + λ|w|_1 halved with α = λ/2; Ridge minimizes |y - Xw - b|^2 + α|w|^2,
+    # our MSE + λ|w|^2 times N with α = Nλ. Neither penalizes the intercept. At their
+    # optimum one update of ours (proximal for L1, gradient for L2) must not move anything.
+    from sklearn.linear_model import Lasso, Ridge
+
+    x = np.array([[1, 1], [2, -1], [3, 1], [0, 2]], float)
+    y = np.array([3, 5, 7, 1.5])
+    lam = 0.4
+    common = ("--x", "1,1;2,-1;3,1;0,2", "--y", "3,5,7,1.5", "--lambda", str(lam), "--lr", "0.1", "--steps", "1")
+    lasso = Lasso(alpha=lam / 2, tol=1e-14, max_iter=1_000_000).fit(x, y)
+    steps, _ = run_json("regularization", *common, "--w", ",".join(str(float(v) + 0.0) for v in lasso.coef_), "--b", str(float(lasso.intercept_)))
+    assert steps["weights_l1"][1][1] == 0.0
+    assert np.allclose(steps["weights_l1"][1], lasso.coef_, atol=1e-9)
+    assert steps["biases_l1"][1] == pytest.approx(lasso.intercept_, abs=1e-9)
+    ridge = Ridge(alpha=len(y) * lam).fit(x, y)
+    steps, _ = run_json("regularization", *common, "--w", ",".join(str(float(v)) for v in ridge.coef_), "--b", str(float(ridge.intercept_)))
+    assert np.allclose(steps["grad_mse_w"] + steps["grad_l2"], 0, atol=1e-9)
+    assert np.allclose(steps["weights_l2"][1], ridge.coef_, atol=1e-10)
