@@ -11,7 +11,8 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
+from collections.abc import Callable
 
 import typer
 
@@ -63,13 +64,13 @@ def _print_list(lessons) -> None:
 
 def _common_options(
     format: str = typer.Option("terminal", "--format", "-f", help=_("Output: {formats}.").format(formats=", ".join(FORMATS)), rich_help_panel=_("Output")),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help=_("Write to this file instead of the screen."), rich_help_panel=_("Output")),
+    output: Path | None = typer.Option(None, "--output", "-o", help=_("Write to this file instead of the screen."), rich_help_panel=_("Output")),
     precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17); JSON always has full float64."), rich_help_panel=_("Output")),
     code: bool = typer.Option(False, "--code", help=_("Show the NumPy line behind each value."), rich_help_panel=_("Output")),
     fragment: bool = typer.Option(False, "--fragment", help=_("With --format latex: the body alone, to paste into your own document."), rich_help_panel=_("Output")),
     no_pager: bool = typer.Option(False, "--no-pager", help=_("Never page, even when the output is taller than the screen."), rich_help_panel=_("Output")),
-    seed: Optional[str] = typer.Option(None, "--seed", help=_("Draw the inputs you did not type at random, reproducibly."), rich_help_panel=_("Inputs")),
-    params: Optional[Path] = typer.Option(None, "--params", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
+    seed: str | None = typer.Option(None, "--seed", help=_("Draw the inputs you did not type at random, reproducibly."), rich_help_panel=_("Inputs")),
+    params: Path | None = typer.Option(None, "--params", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
 ) -> None:
     """Declares the options every lesson command has (never called)."""
 
@@ -78,7 +79,7 @@ def _input_parameter(info: LessonInfo, name: str) -> inspect.Parameter:
     spec = info.input(name)
     option = typer.Option(None, spec.option, help=f"{_(spec.help)}: {describe(spec, {})}.",
                           show_default=spec.default, metavar=spec.kind.upper(), rich_help_panel=_("Inputs"))
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[str])
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=str | None)
 
 
 def lesson_command(info: LessonInfo) -> Callable[..., None]:
@@ -156,7 +157,7 @@ def _emit(derivation, options: dict[str, Any], precision: int) -> None:
 
 @app.command("export", rich_help_panel=_("Commands"))
 def export_booklet(
-    lessons: Optional[list[str]] = typer.Argument(None, help=_("Lessons to include (default: all)."), show_default=False),
+    lessons: list[str] | None = typer.Argument(None, help=_("Lessons to include (default: all)."), show_default=False),
     format: str = typer.Option("latex", "--format", "-f", help=_("latex (one document, a chapter per lesson) or markdown (a file per lesson and an index).")),
     output: Path = typer.Option(..., "--output", "-o", help=_("The folder to write into (created if missing).")),
     precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17).")),

@@ -10,7 +10,8 @@ formulas can use it and the engine can evaluate every formula at the user's numb
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 class LessonError(RuntimeError):

@@ -8,7 +8,8 @@ and unknown keys are rejected. Subclasses print Derivation, Section, Step, Input
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import numpy as np
 

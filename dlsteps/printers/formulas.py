@@ -7,7 +7,7 @@ lesson wrote its terms.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
