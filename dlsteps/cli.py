@@ -23,6 +23,7 @@ from dlsteps.inputs import InputError, describe, read_params
 
 FORMATS = ("terminal", "markdown", "latex", "json", "svg", "html")
 BOOKLET_FORMATS = ("markdown", "latex")
+LIST_FORMATS = ("terminal", "json")
 
 app = typer.Typer(
     name="dlsteps",
@@ -40,13 +41,15 @@ def list_lessons(
 ) -> None:
     """List every lesson with its title and the lecture it follows."""
     lessons = catalogue.catalogue().values()
+    try:
+        _check_format(format, LIST_FORMATS)
+    except InputError as error:
+        _fail("list", str(error))
     if format == "json":
         rows = [{"name": i.name, "title": i.title, "lecture": i.lecture, "summary": i.summary} for i in lessons]
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-    elif format == "terminal":
-        _print_list(lessons)
     else:
-        _fail("list", _("--format: '{value}' is not one of terminal, json").format(value=format))
+        _print_list(lessons)
 
 
 def _print_list(lessons) -> None:

@@ -144,3 +144,8 @@ def test_usage_errors_are_one_line(args, expected):
 def test_no_arguments_shows_help():
     result = subprocess.run([sys.executable, "-m", "dlsteps"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "Usage" in result.stdout and "softmax" in result.stdout
+
+
+def test_list_rejects_an_unknown_format(cli):
+    result = cli("list", "--format", "xml")
+    assert result.exit_code == 2 and result.stderr == "dlsteps list: --format: 'xml' is not one of terminal, json\n"

@@ -1,3 +1,1 @@
 """Printers: one module per output format, each with a `render(derivation, **settings)`."""
-
-FORMATS = ("terminal", "markdown", "latex", "json")
