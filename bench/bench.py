@@ -1,11 +1,12 @@
 """Whole-process timings of dlsteps against baselines measured in the same run.
 
-    python bench/bench.py [--runs N]
+    python bench/bench.py [--runs N] [LESSON ...]
 
 Each pair is run alternately N times (default 9); the medians and their ratio are
 printed. A ratio, not a time, is the figure to compare across machines:
   - `dlsteps list`              vs `python -c "import typer"`   (the catalogue must stay cheap)
-  - `dlsteps softmax --no-pager` vs `python -c "import sympy, numpy, typer, rich"`
+  - `dlsteps LESSON --no-pager` vs `python -c "import sympy, numpy, typer, rich"`, for every
+    lesson in the catalogue (or the ones named)
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ import subprocess
 import sys
 import time
 
-PAIRS = [
-    (["dlsteps", "list"], ["-c", "import typer"]),
-    (["dlsteps", "softmax", "--no-pager"], ["-c", "import sympy, numpy, typer, rich"]),
-    (["dlsteps", "kl", "--no-pager"], ["-c", "import sympy, numpy, typer, rich"]),
-    (["dlsteps", "regularization", "--no-pager"], ["-c", "import sympy, numpy, typer, rich"]),
-]
+IMPORTS = ["-c", "import sympy, numpy, typer, rich"]
+
+
+def pairs(only: list[str]) -> list[tuple[list[str], list[str]]]:
+    """`dlsteps list` against importing Typer, then every lesson (or those named) against
+    importing what a lesson needs: each lesson is found in the catalogue, none is listed here."""
+    from dlsteps import catalogue
+
+    lessons = only or list(catalogue.catalogue())
+    return [(["dlsteps", "list"], ["-c", "import typer"])] + [(["dlsteps", name, "--no-pager"], IMPORTS) for name in lessons]
 
 
 def seconds(command: list[str]) -> float:
@@ -36,10 +41,12 @@ def seconds(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9)
-    runs = parser.parse_args().runs
+    parser.add_argument("lessons", nargs="*", help="lessons to time (default: every lesson)")
+    arguments = parser.parse_args()
+    runs = arguments.runs
     dlsteps = shutil.which("dlsteps", path=os.path.dirname(sys.executable)) or "dlsteps"
     print(f"{'command':<34} {'median s':>9} {'baseline':<42} {'median s':>9} {'ratio':>6}")
-    for command, baseline in PAIRS:
+    for command, baseline in pairs(arguments.lessons):
         ours, theirs = [dlsteps, *command[1:]], [sys.executable, *baseline]
         seconds(ours), seconds(theirs)  # warm the file cache
         times = [(seconds(ours), seconds(theirs)) for _run in range(runs)]

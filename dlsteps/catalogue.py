@@ -23,7 +23,11 @@ LESSON_PACKAGE = "dlsteps.lessons"
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One lesson input: its name, shape (e.g. ``vector n``), default text, help, domain."""
+    """One lesson input: its name, shape (e.g. ``vector n``), default text, help, domain.
+
+    A size named ``*`` is free (not shared with other inputs); an `optional` input has
+    the default "" and the value None when not given (the lesson then decides).
+    """
 
     name: str
     shape: str
@@ -32,6 +36,7 @@ class InputSpec:
     domain: str = "real"
     choices: tuple[str, ...] = ()
     flag: str = ""
+    optional: bool = False
 
     @property
     def option(self) -> str:
@@ -94,6 +99,7 @@ def _info(path: Path) -> LessonInfo:
             domain=spec.get("domain", "real"),
             choices=tuple(spec.get("choices", ())),
             flag=spec.get("flag", ""),
+            optional=spec.get("optional", False),
         )
         for name, spec in meta["inputs"].items()
     )

@@ -1,6 +1,6 @@
 """The engine's checks: every formula against its NumPy value, every gradient against
-central finite differences. A failure raises `LessonError`: the run stops with exit
-status 1 and nothing is printed as if it were fine.
+central finite differences, every code line run. A failure raises `LessonError`: the run
+stops with exit status 1 and nothing is printed as if it were fine.
 """
 
 from __future__ import annotations
@@ -9,16 +9,22 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck, LessonError, Step
+from dlsteps.errors import LessonError
+from dlsteps.model import CHECK_CODE, CHECK_FD, CHECK_FD_KINK, CHECK_FORMULA, Derivation, GradientCheck, Step
+from dlsteps.symbolic import Maximum
 
 RTOL, ATOL = 1e-9, 1e-12
 """Pairing tolerance: the formula and the NumPy trace are both float64."""
 
-FD_STEP, FD_MAX_STEP, FD_RTOL, FD_ATOL = 1e-5, 1e-3, 1e-5, 1e-8
+ROUNDING = 256 * np.finfo(float).eps
+"""Where a formula subtracts large terms, both sides carry rounding errors of about eps
+times the size of those terms, not of the result: allowed for on top of RTOL/ATOL."""
+
+FD_STEP, FD_MAX_STEP, FD_RTOL, FD_ATOL = 1e-5, 1e-3, 1e-8, 1e-11
 """Fourth-order central differences with h = min(1e-5 max(1, |x|), 1e-3): truncation
-error O(h^4) even where the loss curves on a scale of 1 far from the origin (softmax
-of large logits); rounding error about eps (|L| + |x| |dL/dx|) / h, allowed for."""
+error O(h^4). Their own error is estimated from the rounding of the loss values and
+from the same difference taken with 2h, and allowed for; beyond it the gradient must
+agree to 1e-8 relative, tight enough to catch a target that does not sum to 1."""
 
 
 def _arguments(formula: sp.Expr, env: dict) -> list:
@@ -39,15 +45,16 @@ class _ArrayPrinter(NumPyPrinter):
 _PRINTER = _ArrayPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "user_functions": {}})
 
 
-def evaluate(step: Step, env: dict) -> np.ndarray:
-    """The step's formula evaluated at every index of its value's shape, via `lambdify`.
+def evaluate(step: Step, env: dict, formula: sp.Expr | None = None) -> np.ndarray:
+    """The step's formula (or `formula`) at every index of its value's shape, via `lambdify`.
 
     Index-form formulas (``Sum`` over ``k``, ``KroneckerDelta``) are evaluated for all
     indices at once, with each index symbol bound to an array of indices, so the
     symbolic work does not grow with the sizes of the inputs.
     """
-    arguments = _arguments(step.formula, env)
-    function = sp.lambdify(arguments + list(step.index), step.formula, modules="numpy", printer=_PRINTER)
+    formula = step.formula if formula is None else formula
+    arguments = _arguments(formula, env)
+    function = sp.lambdify(arguments + list(step.index), formula, modules="numpy", printer=_PRINTER)
     values = [np.asarray(env[a]) if isinstance(env[a], (list, np.ndarray)) else env[a] for a in arguments]
     shape = np.shape(step.value)
     with np.errstate(all="ignore"):
@@ -55,34 +62,60 @@ def evaluate(step: Step, env: dict) -> np.ndarray:
     return np.broadcast_to(np.asarray(result, dtype=float), shape)
 
 
-def agree(expected: np.ndarray, actual: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> bool:
+def magnitude(expr: sp.Expr) -> sp.Expr:
+    """The size of the terms that rounding acts on: |a| + |b| for a + b, |a| |b| for a b,
+    sums of absolute values, and for f(a) the value plus |f'(a)| times the size of a."""
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        return expr.func(*map(magnitude, expr.args))
+    if isinstance(expr, sp.Sum):
+        return sp.Sum(magnitude(expr.function), *expr.limits)
+    if isinstance(expr, sp.Pow) and expr.exp.is_number:
+        return sp.Abs(expr) * (1 + abs(expr.exp) * magnitude(expr.base) / sp.Abs(expr.base))
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*((magnitude(e), c) for e, c in expr.args))
+    if isinstance(expr, (sp.exp, sp.log, sp.tanh)) and len(expr.args) == 1:
+        dummy = sp.Dummy()
+        slope = expr.func(dummy).diff(dummy).subs(dummy, expr.args[0])
+        return sp.Abs(expr) + sp.Abs(slope) * magnitude(expr.args[0])
+    if isinstance(expr, (sp.Max, sp.Min, Maximum, sp.Abs)):
+        return expr.func(*map(magnitude, expr.args)) if not isinstance(expr, Maximum) else sp.Abs(expr)
+    return sp.Abs(expr)
+
+
+def agree(expected: np.ndarray, actual: np.ndarray, rtol: float = RTOL, atol: float | np.ndarray = ATOL) -> bool:
     """True when two float arrays agree within tolerance, infinities included (no NaN)."""
     expected, actual = np.asarray(expected, float), np.asarray(actual, float)
     if np.isnan(expected).any() or np.isnan(actual).any():
         return False
-    return bool(np.allclose(expected, actual, rtol=rtol, atol=atol))
+    return bool(np.all(np.isclose(expected, actual, rtol=rtol, atol=atol)))
 
 
 def _steps(point: np.ndarray) -> np.ndarray:
     return np.minimum(FD_STEP * np.maximum(1.0, np.abs(point)), FD_MAX_STEP)
 
 
-def finite_differences(check: GradientCheck) -> tuple[np.ndarray, float]:
-    """Fourth-order central differences for every entry k of x, and their rounding error:
-    (-L(x + 2h) + 8 L(x + h) - 8 L(x - h) + L(x - 2h)) / 12h along e_k."""
+def _difference(check: GradientCheck, point: np.ndarray, position: tuple, h: float) -> tuple[float, float]:
+    """The fourth-order difference (-L(x+2h) + 8L(x+h) - 8L(x-h) + L(x-2h)) / 12h along e_k,
+    and the largest |L| it used (for its rounding error)."""
+    values = []
+    for offset in (2, 1, -1, -2):
+        moved = point.copy()
+        moved[position] += offset * h
+        values.append(check.loss(moved))
+    return (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h), max(map(abs, values))
+
+
+def finite_differences(check: GradientCheck) -> tuple[np.ndarray, np.ndarray]:
+    """Fourth-order central differences for every entry k of x, and an estimate of their
+    error: the rounding of the loss values over h, plus the change when h doubles."""
     point = np.array(check.point, dtype=float)
-    gradient = np.empty_like(point)
-    rounding = 0.0
+    gradient, error = np.empty_like(point), np.empty_like(point)
     for position, h in np.ndenumerate(_steps(point)):
-        values = []
-        for offset in (2, 1, -1, -2):
-            moved = point.copy()
-            moved[position] += offset * h
-            values.append(check.loss(moved))
-        gradient[position] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h)
-        scale = max(map(abs, values)) + abs(point[position] * gradient[position])
-        rounding = max(rounding, 2 * np.finfo(float).eps * scale / h)
-    return gradient, rounding
+        gradient[position], largest = _difference(check, point, position, h)
+        doubled, _largest = _difference(check, point, position, 2 * h)
+        scale = largest + abs(point[position] * gradient[position])
+        error[position] = 20 * np.finfo(float).eps * scale / h + abs(doubled - gradient[position])
+    return gradient, error
 
 
 def comparable(check: GradientCheck) -> np.ndarray:
@@ -91,7 +124,41 @@ def comparable(check: GradientCheck) -> np.ndarray:
     if check.kinks is None:
         return np.ones(point.shape, dtype=bool)
     distance = np.abs(point - np.asarray(check.kinks, dtype=float))
-    return (distance == 0) | (distance > 2 * _steps(point))
+    return (distance == 0) | (distance > 4 * _steps(point))
+
+
+def allowance(step: Step, env: dict) -> np.ndarray | float:
+    """The absolute tolerance for the step's value: ATOL, plus the rounding of the terms its
+    formula adds and subtracts (only for a step with a formula)."""
+    if step.formula is None:
+        return ATOL
+    with np.errstate(all="ignore"):
+        size = np.nan_to_num(evaluate(step, env, magnitude(step.formula)), nan=0.0, posinf=0.0)
+    return ATOL + ROUNDING * size
+
+
+def pair(step: Step, env: dict) -> None:
+    """Compare the formula at the inputs with the NumPy value, allowing for the rounding
+    of cancelling terms (measured only when the plain comparison fails)."""
+    symbolic = evaluate(step, env)
+    if agree(step.value, symbolic):
+        return
+    if not agree(step.value, symbolic, atol=allowance(step, env)):
+        raise LessonError(
+            f"step {step.id!r}: the formula gives {symbolic.tolist()} but the NumPy trace gives {np.asarray(step.value).tolist()}"
+        )
+
+
+def check_gradient(step: Step) -> str:
+    """Compare a gradient with finite differences; returns the check's code."""
+    numeric, error = finite_differences(step.gradient)
+    where = comparable(step.gradient)
+    value = np.broadcast_to(np.asarray(step.value, dtype=float), where.shape)
+    if not agree(value[where], numeric[where], FD_RTOL, FD_ATOL + error[where]):
+        raise LessonError(
+            f"step {step.id!r}: finite differences give {numeric.tolist()} but the gradient is {np.asarray(step.value).tolist()}"
+        )
+    return CHECK_FD if where.all() else CHECK_FD_KINK
 
 
 def check_step(step: Step, env: dict) -> None:
@@ -99,25 +166,42 @@ def check_step(step: Step, env: dict) -> None:
     if step.value is not None and np.isnan(np.asarray(step.value, float)).any():
         raise LessonError(f"step {step.id!r}: the NumPy trace produced NaN")
     if step.formula is not None:
-        symbolic = evaluate(step, env)
-        if not agree(step.value, symbolic):
-            raise LessonError(
-                f"step {step.id!r}: the formula gives {symbolic.tolist()} but the NumPy trace gives {np.asarray(step.value).tolist()}"
-            )
-        step.check.append(_("formula = NumPy"))
+        pair(step, env)
+        step.check.append(CHECK_FORMULA)
     if step.gradient is not None:
-        numeric, rounding = finite_differences(step.gradient)
-        where = comparable(step.gradient)
-        value = np.broadcast_to(np.asarray(step.value, dtype=float), where.shape)
-        if not agree(value[where], numeric[where], FD_RTOL, FD_ATOL + 10 * rounding):
-            raise LessonError(
-                f"step {step.id!r}: finite differences give {numeric.tolist()} but the gradient is {np.asarray(step.value).tolist()}"
-            )
-        step.check.append(_("finite differences") if where.all() else _("finite differences (not across a kink)"))
+        step.check.append(check_gradient(step))
+
+
+def namespace(derivation: Derivation) -> dict:
+    """The namespace the code lines run in: NumPy as np, the helpers, the inputs by `var`."""
+    space: dict = {"np": np}
+    for source in derivation.prelude:
+        exec(source, space)
+    for item in derivation.inputs:
+        space[item.var] = np.array(item.value, dtype=float) if isinstance(item.value, (list, np.ndarray)) else item.value
+    return space
+
+
+def run_code(derivation: Derivation) -> None:
+    """Run every step's code line in order; each must leave the step's value in its `var`
+    (within the same rounding allowance as the pairing)."""
+    space = namespace(derivation)
+    for step in derivation.steps():
+        try:
+            with np.errstate(all="ignore"):
+                exec(step.code, space)
+            result = space[step.var]
+        except Exception as error:
+            raise LessonError(f"step {step.id!r}: its code line {step.code!r} fails: {error!r}") from None
+        result = np.broadcast_to(np.asarray(result, dtype=float), np.shape(step.value))
+        if not (agree(step.value, result) or agree(step.value, result, atol=allowance(step, derivation.env))):
+            raise LessonError(f"step {step.id!r}: its code line gives {np.asarray(result).tolist()}, not {np.asarray(step.value).tolist()}")
+        step.check.append(CHECK_CODE)
 
 
 def check(derivation: Derivation) -> Derivation:
-    """Check every step of `derivation` (see `check_step`); returns it for chaining."""
+    """Check every step of `derivation` (see `check_step`, `run_code`); returns it."""
     for step in derivation.steps():
         check_step(step, derivation.env)
+    run_code(derivation)
     return derivation

@@ -17,13 +17,13 @@ from collections.abc import Callable
 import typer
 
 from dlsteps import catalogue
+from dlsteps.formats import BOOKLET_FORMATS, FORMATS, LIST_FORMATS
 from dlsteps.catalogue import LessonInfo
 from dlsteps.i18n import _
-from dlsteps.inputs import InputError, describe, read_params
+from dlsteps.errors import InputError, LessonError
+from dlsteps.inputs import describe, read_params
+from dlsteps.quiz import commands as quiz_commands
 
-FORMATS = ("terminal", "markdown", "latex", "json", "svg", "html")
-BOOKLET_FORMATS = ("markdown", "latex")
-LIST_FORMATS = ("terminal", "json")
 
 app = typer.Typer(
     name="dlsteps",
@@ -66,7 +66,7 @@ def _print_list(lessons) -> None:
 
 
 def _common_options(
-    format: str = typer.Option("terminal", "--format", "-f", help=_("Output: {formats}.").format(formats=", ".join(FORMATS)), rich_help_panel=_("Output")),
+    format: str = typer.Option("terminal", "--format", "-f", help="; ".join(f"{name}: {_(text)}" for name, text in FORMATS.items()) + ".", rich_help_panel=_("Output")),
     output: Path | None = typer.Option(None, "--output", "-o", help=_("Write to this file instead of the screen."), rich_help_panel=_("Output")),
     precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17); JSON always has full float64."), rich_help_panel=_("Output")),
     code: bool = typer.Option(False, "--code", help=_("Show the NumPy line behind each value."), rich_help_panel=_("Output")),
@@ -119,7 +119,6 @@ def _typed_inputs(info: LessonInfo, options: dict[str, Any]) -> dict[str, tuple[
 def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
     """Run a lesson with parsed options and print it; bad input exits 2, a failed check 1."""
     from dlsteps import engine
-    from dlsteps.model import LessonError
 
     try:
         _check_format(options["format"], FORMATS)
@@ -143,7 +142,7 @@ def _check_format(value: str, formats: tuple[str, ...]) -> None:
 
 def _emit(derivation, options: dict[str, Any], precision: int) -> None:
     """Show the derivation on the terminal (paged) or write it in the chosen format."""
-    from dlsteps import export, output
+    from dlsteps import formats, output
     from dlsteps.printers import terminal
 
     paging = not options["no_pager"]
@@ -151,7 +150,7 @@ def _emit(derivation, options: dict[str, Any], precision: int) -> None:
         view = terminal.render(derivation, precision=precision, show_code=options["code"], width=output.console().width)
         output.show(view, paging=paging)
         return
-    text = export.as_text(derivation, options["format"], precision, options["code"], options["fragment"])
+    text = formats.as_text(derivation, options["format"], precision, options["code"], options["fragment"])
     if options["output"] is None:
         output.show(text, paging=paging)
     else:
@@ -167,7 +166,6 @@ def export_booklet(
 ) -> None:
     """Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes."""
     from dlsteps import export
-    from dlsteps.model import LessonError
 
     try:
         _check_format(format, BOOKLET_FORMATS)
@@ -194,6 +192,7 @@ def _register_lessons() -> None:
 
 
 _register_lessons()
+quiz_commands.register(app)
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ def run(name: str, typed: dict[str, tuple[str, str]] | None = None, seed: int | 
 
     info = catalogue.get(name)
     given = resolve(info, typed or {}, seed)
-    derivation = Derivation(lesson=info.name, title=_(info.title), lecture=info.lecture)
+    derivation = Derivation(lesson=info.name, title=_(info.title), lecture=info.lecture, seed=seed)
     catalogue.load(info).derive(derivation, given)
     return check(derivation)
 

@@ -1,8 +1,5 @@
-"""Every output format as text, and booklets of many lessons.
-
-`as_text` serves ``-o FILE`` and pipes for every format; `booklet` writes
-``dlsteps export``: one LaTeX report with a chapter per lesson and a table of contents,
-or one Markdown file per lesson and an index.
+"""Booklets of many lessons for ``dlsteps export``: one LaTeX report with a chapter per
+lesson and a table of contents, or one Markdown file per lesson and an index.
 """
 
 from __future__ import annotations
@@ -11,24 +8,8 @@ from pathlib import Path
 
 from dlsteps import catalogue, engine, output
 from dlsteps.i18n import _
-from dlsteps.inputs import InputError
-from dlsteps.model import Derivation
-from dlsteps.printers import json as json_printer
-from dlsteps.printers import latex, markdown, terminal
-
-def as_text(derivation: Derivation, format: str, precision: int = 4, show_code: bool = False, fragment: bool = False) -> str:
-    """`derivation` in `format` as text (the terminal view without colors)."""
-    settings = {"precision": precision, "show_code": show_code}
-    if format == "json":
-        return json_printer.render(derivation)
-    if format == "markdown":
-        return markdown.render(derivation, **settings)
-    if format == "latex":
-        return latex.render(derivation, fragment=fragment, **settings)
-    view = terminal.render(derivation, width=output.FILE_WIDTH, **settings)
-    if format == "terminal":
-        return output.plain_text(view)
-    return output.recorded(view, format, title=f"dlsteps {derivation.lesson}")
+from dlsteps.errors import InputError
+from dlsteps.printers import latex, markdown
 
 
 def booklet(names: list[str], format: str, folder: Path, precision: int = 4) -> list[Path]:

@@ -19,27 +19,21 @@ from fractions import Fraction
 from pathlib import Path
 
 from dlsteps.catalogue import InputSpec, LessonInfo
+from dlsteps.errors import InputError
 from dlsteps.i18n import _
 
 LIMIT = 1e6
+TEXT_LIMIT = 1000
 """The largest magnitude accepted for a number: beyond it float64 arithmetic in the
 lessons (squares, exponentials of differences) would stop being exact enough to teach."""
 
-PROBABILITY_TOLERANCE = 1e-6
+PROBABILITY_TOLERANCE = 1e-12
+"""How far from 1 the exact sum of a probability vector may be: float rounding only. A
+vector such as 0.3333333,0.3333333,0.3333333 is refused (write 1/3): a target that does
+not sum to 1 would make y - t differ from the gradient of the printed loss."""
 _DECIMAL = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
 _NUMBER = re.compile(rf"({_DECIMAL})(?:/({_DECIMAL}))?")
 _RANDOM_DOMAINS = {"real", "probability"}
-
-
-class InputError(ValueError):
-    """A bad input; its text is the one line shown to the user (exit status 2).
-
-    Characters that cannot be shown on one line (newlines, tabs, control codes) are
-    written as escapes, so a message quoting what was typed stays one line.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__("".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message))
 
 
 @dataclass(frozen=True)
@@ -78,14 +72,19 @@ def parse_grid(text: str, option: str) -> list[list[float]]:
 
 
 def describe(spec: InputSpec, dims: dict[str, int]) -> str:
-    """What an input expects, in words, e.g. 'a vector of 3 numbers such as 2,1,0.1'."""
-    size = {dim: str(dims.get(dim, dim)) for dim in spec.dims}
+    """What an input expects, in words, e.g. 'a vector of length 3 such as 2,1,0.1'."""
+    size = {dim: str(dims.get(dim, dim)).replace("*", _("any")) for dim in spec.dims}
     kind = spec.kind
+    if kind == "vector" and ".." in spec.domain:
+        low, high = _count_range(spec)
+        return _("a vector of length {n} of whole numbers from {low} to {high}").format(n=size[spec.dims[0]], low=low, high=high) + _example(spec)
     if kind == "vector":
-        return _("a vector of length {n} such as {example}").format(n=size[spec.dims[0]], example=spec.default)
+        return _("a vector of length {n}").format(n=size[spec.dims[0]]) + _example(spec)
+    if kind == "text":
+        return _("one line of text of at most {limit} characters").format(limit=TEXT_LIMIT) + _example(spec, quote='"')
     if kind == "matrix":
         rows, cols = (size[d] for d in spec.dims)
-        return _("a {rows}x{cols} matrix such as \"{example}\" (rows split by ;)").format(rows=rows, cols=cols, example=spec.default)
+        return _("a {rows}x{cols} matrix (rows split by ;)").format(rows=rows, cols=cols) + _example(spec, quote='"')
     if kind == "class":
         n = size[spec.dims[0]]
         return _("a class index from 0 to {last} or {n} probabilities summing to 1").format(last=_last(n), n=n)
@@ -94,7 +93,12 @@ def describe(spec: InputSpec, dims: dict[str, int]) -> str:
         return _("a whole number from {low} to {high}").format(low=low, high=high)
     if kind == "choice":
         return _("one of {choices}").format(choices=", ".join(spec.choices))
-    return _("one number such as {example}").format(example=spec.default)
+    return _("one number") + _example(spec)
+
+
+def _example(spec: InputSpec, quote: str = "") -> str:
+    """' such as DEFAULT' (nothing for an optional input without a default)."""
+    return _(" such as {example}").format(example=f"{quote}{spec.default}{quote}") if spec.default else ""
 
 
 def _last(n: str) -> str:
@@ -115,17 +119,29 @@ def _shape_error(spec: InputSpec, text: str, dims: dict[str, int], found: str) -
 
 
 def _fix_dim(spec: InputSpec, dim: str, size: int, text: str, dims: dict[str, int]) -> None:
-    if dims.setdefault(dim, size) != size:
+    if dim != "*" and dims.setdefault(dim, size) != size:
         raise _shape_error(spec, text, dims, _("{size} entries").format(size=size))
 
 
 def read(spec: InputSpec, text: str, dims: dict[str, int]) -> object:
     """Parse `text` for `spec`, check shape and domain, and record its sizes in `dims`."""
+    if spec.optional and not text.strip():
+        return None
+    if spec.kind == "text":
+        return _read_text(spec, text)
     if spec.kind == "choice":
         if text.strip() not in spec.choices:
             raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=text.strip(), expected=describe(spec, dims)))
         return text.strip()
     return _READERS[spec.kind](spec, parse_grid(text, spec.option), text, dims)
+
+
+def _read_text(spec: InputSpec, text: str) -> str:
+    """Words as typed (any script, e.g. "I love 피자"), stripped; one line of at most TEXT_LIMIT."""
+    words = text.strip()
+    if not words or len(words) > TEXT_LIMIT or not words.isprintable():
+        raise InputError(_("{option}: '{text}' is not {expected}").format(option=spec.option, text=words[:60], expected=describe(spec, {})))
+    return words
 
 
 def _read_number(spec: InputSpec, grid: list[list[float]], text: str, dims: dict[str, int]) -> float | int:
@@ -178,13 +194,16 @@ def _check_domain(spec: InputSpec, x: float, text: str) -> float:
     return x
 
 
-def _check_vector_domain(spec: InputSpec, domain: str, values: list[float], text: str) -> list[float]:
+def _check_vector_domain(spec: InputSpec, domain: str, values: list[float], text: str) -> list[float] | list[int]:
+    if ".." in domain:
+        return [_whole(spec, x, text) for x in values]
     if domain != "probability":
         return [_check_domain(spec, x, text) for x in values]
-    if any(x < 0 for x in values) or abs(sum(values) - 1) > PROBABILITY_TOLERANCE:
+    total = sum(map(Fraction, values))
+    if any(x < 0 for x in values) or abs(total - 1) > PROBABILITY_TOLERANCE:
         raise InputError(
-            _("{option}: '{text}' is not a probability vector; expected numbers >= 0 that sum to 1 (these sum to {total:.6g})").format(
-                option=spec.option, text=text.strip(), total=sum(values)
+            _("{option}: '{text}' is not a probability vector; expected numbers >= 0 that sum to exactly 1 (these sum to {total:.10g}; write thirds as 1/3)").format(
+                option=spec.option, text=text.strip(), total=float(total)
             )
         )
     return values
@@ -210,8 +229,10 @@ def _random_number(rng: random.Random) -> str:
 
 
 def _drawable(spec: InputSpec) -> bool:
-    """Whether --seed draws this input: numbers and arrays of the real or probability domain."""
-    return spec.kind in ("scalar", "vector", "matrix", "class") and spec.domain in _RANDOM_DOMAINS
+    """Whether --seed draws this input: numbers and arrays of the real or probability domain
+    with named sizes (optional inputs and free sizes are the lesson's to draw)."""
+    return (spec.kind in ("scalar", "vector", "matrix", "class") and spec.domain in _RANDOM_DOMAINS
+            and not spec.optional and "*" not in spec.dims)
 
 
 def resolve(info: LessonInfo, typed: dict[str, tuple[str, str]], seed: int | None) -> dict[str, Given]:

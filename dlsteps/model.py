@@ -1,21 +1,32 @@
-"""The document model: a Derivation is sections of steps; printers and the quiz read it.
+"""The document model: a Derivation is sections of steps; printers, the quiz and checks read it.
 
 A lesson never prints. It records its inputs (`Derivation.given`), opens sections and
-adds steps. Each step names the quantity it computes (a SymPy ``Symbol``, or an
-``IndexedBase`` run over index symbols), the formula in the lesson's symbols and the
-NumPy value. Adding a step binds its symbol to its value in `Derivation.env`, so later
-formulas can use it and the engine can evaluate every formula at the user's numbers.
+adds steps, mostly through the blocks in `dlsteps.blocks`. Each step names the quantity
+it computes (a SymPy ``Symbol``, or an ``IndexedBase`` run over index symbols), the
+formula in the lesson's symbols, the NumPy value and the NumPy code line that computes
+it. Adding a step binds its symbol to its value, so later formulas can use it; the
+derivation remembers which input or step bound each symbol, and from that infers what
+every formula depends on. Inputs and steps share one namespace of ids.
 """
 
 from __future__ import annotations
 
+import keyword
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable
 
+from dlsteps.errors import LessonError
 
-class LessonError(RuntimeError):
-    """A bug in a lesson or the engine (exit status 1): never shown as a result."""
+CHECK_FORMULA = "formula = NumPy"
+CHECK_FD = "finite differences"
+CHECK_FD_KINK = "finite differences (not across a kink)"
+CHECK_CODE = "code ran"
+CHECKS = (CHECK_FORMULA, CHECK_FD, CHECK_FD_KINK, CHECK_CODE)
+"""How a value was verified. Stored as these codes (JSON prints them as they are); the
+printers translate them for the reader."""
 
 
 @dataclass
@@ -32,13 +43,33 @@ class GradientCheck:
     kinks: Any = None
 
 
+@dataclass(frozen=True)
+class Chart:
+    """How to draw a step's value as a picture.
+
+    ``line``: each row of the value is a series over `x` (indices when empty), named by
+    `series`; ``points``: each row (x, y) is a point named by `series` (a 2-D embedding).
+    The data are the step's value, checked like any other.
+    """
+
+    kind: str = "line"
+    x: tuple[float, ...] = ()
+    series: tuple[str, ...] = ()
+    x_label: str = ""
+    y_label: str = ""
+
+
 @dataclass
 class Step:
     """One step of a derivation; see DESIGN.md for the meaning of each field.
 
     `symbol` is bound to `value`; with `index` symbols, `formula` gives the element at
     those indices (e.g. ``y[i] = exp(o[i]) / Sum(exp(o[k]))``). `lhs` overrides how the
-    left-hand side is written (e.g. a derivative). `check` is filled in by the engine.
+    left-hand side is written (e.g. a derivative). `code` is a NumPy statement that
+    leaves the value in the variable `var`. `concept` names the skill the step
+    exercises across lessons (``softmax_ce.exp``). `display` is ``heatmap`` for a matrix
+    best read as shades; `chart` draws the value. `depends_on` and `check` are filled
+    in by the derivation and the engine.
     """
 
     id: str
@@ -52,9 +83,14 @@ class Step:
     substitute: bool = False
     depends_on: tuple[str, ...] = ()
     code: str = ""
+    var: str = ""
+    concept: str = ""
     notes: tuple[str, ...] = ()
     labels: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     gradient: GradientCheck | None = None
+    display: str = ""
+    chart: Chart | None = None
+    recurrence: tuple[str, ...] = ()
     check: list[str] = field(default_factory=list)
 
     @property
@@ -76,7 +112,8 @@ class Section:
 
 @dataclass
 class InputValue:
-    """A validated input: name, symbol, value, the text typed and where it came from."""
+    """A validated input: name (its id), symbol, value, the text typed, where it came from,
+    and `var`, its name in the code lines."""
 
     name: str
     symbol: Any
@@ -84,11 +121,30 @@ class InputValue:
     text: str
     origin: str
     description: str = ""
+    var: str = ""
+
+    @property
+    def id(self) -> str:
+        """Inputs and steps share one namespace of ids; an input's id is its name."""
+        return self.name
+
+
+def identifier(name: str) -> str:
+    """`name` as a Python identifier for code lines (``H_PQ``, ``lambda`` -> ``lambda_``)."""
+    text = re.sub(r"\W", "_", name)
+    text = "_" + text if text[:1].isdigit() else text
+    return text + "_" if keyword.iskeyword(text) else text
 
 
 @dataclass
 class Derivation:
-    """A whole lesson run: title, lecture, inputs, sections, and the symbol environment."""
+    """A whole lesson run: title, lecture, inputs, sections, and the symbol environment.
+
+    `env` maps each bound symbol (or size) to its number; `owners` maps each symbol to the
+    id of the input or step that bound it; `prelude` holds helper definitions (Python
+    source) that the code lines may call; `seed` is the user's --seed (for inputs a
+    lesson draws itself, such as the weights of a network whose sizes are typed).
+    """
 
     lesson: str
     title: str
@@ -97,24 +153,41 @@ class Derivation:
     sections: list[Section] = field(default_factory=list)
     env: dict[Any, Any] = field(default_factory=dict)
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    owners: dict[Any, str] = field(default_factory=dict)
+    prelude: list[str] = field(default_factory=list)
+    seed: int | None = None
+    _group: list[Step] | None = field(default=None, repr=False)
 
-    def given(self, name: str, symbol: Any, value: Any, source: Any = None, description: str = "") -> Any:
-        """Record an input (`source` has the typed .text and its .origin), bind its symbol; return the value."""
+    def given(self, name: str, symbol: Any, value: Any, source: Any = None, description: str = "", var: str = "") -> InputValue:
+        """Record an input (`source` has the typed .text and its .origin), bind its symbol; returns it."""
+        self._new_id(name)
         text, origin = (source.text, source.origin) if source is not None else ("", "derived")
-        self.inputs.append(InputValue(name, symbol, value, text, origin, description))
-        self.bind(symbol, value)
-        return value
+        item = InputValue(name, symbol, value, text, origin, description, var or _var_of(symbol, name))
+        self._new_var(item.var, name)
+        self.inputs.append(item)
+        self.bind(symbol, value, owner=name)
+        return item
 
-    def bind(self, symbol: Any, value: Any) -> None:
-        """Bind a symbol (or a size such as n) to a number for evaluating formulas."""
-        if symbol in self.env and self.env[symbol] is not value:
+    def bind(self, symbol: Any, value: Any, owner: str | None = None) -> None:
+        """Bind a symbol to a number for evaluating formulas; `owner` is the id that bound it.
+
+        A size (an integer symbol bound with no owner) may be bound again to the same size.
+        """
+        if symbol in self.env and not (owner is None and self.env[symbol] == value and self.owners.get(symbol) is None):
             raise LessonError(f"symbol {symbol} is bound twice")
         self.env[symbol] = value
+        if owner is not None:
+            self.owners[symbol] = owner
 
     def name(self, symbol: Any, unicode: str, latex: str) -> Any:
         """Write `symbol` as `unicode` on the terminal and `latex` in LaTeX; returns it."""
         self.names[str(symbol)] = (unicode, latex)
         return symbol
+
+    def define(self, source: str) -> None:
+        """Add a helper definition (Python source) that code lines may call, once."""
+        if source not in self.prelude:
+            self.prelude.append(source)
 
     def section(self, title: str, explanation: str = "") -> Section:
         """Open a new section; following steps go into it."""
@@ -122,19 +195,105 @@ class Derivation:
         return self.sections[-1]
 
     def step(self, id: str, title: str, **fields: Any) -> Step:
-        """Add a step to the current section and bind its symbol to its value."""
-        if any(s.id == id for s in self.steps()):
-            raise LessonError(f"step id {id!r} is used twice")
+        """Add a step to the current section, infer its dependencies and bind its symbol.
+
+        Dependencies are typed by hand (`depends_on`) only for a step without a formula.
+        """
+        self._new_id(id)
         step = Step(id, title, **fields)
+        if step.formula is not None and step.depends_on:
+            raise LessonError(f"step {id!r}: depends_on is inferred from the formula; do not type it")
+        if self._group is not None:
+            self._group.append(step)
+        elif step.formula is not None:
+            step.depends_on = self.dependencies(step.formula, id)
+        else:
+            self._check_known(id, step.depends_on)
+        step.var = step.var or _var_of(step.symbol, "")
+        if not step.code or not step.var:
+            raise LessonError(f"step {id!r}: every step has a code line and the variable it sets")
+        self._new_var(step.var, id)
+        step.concept = step.concept or f"{self.lesson}.{id}"
         self.sections[-1].steps.append(step)
         if step.symbol is not None:
-            self.bind(step.symbol, step.value)
+            self.bind(step.symbol, step.value, owner=id)
         return step
+
+    @contextmanager
+    def recurrence(self) -> Iterator[None]:
+        """Steps added inside form one recurrence: tables whose row t uses row t - 1 of
+        themselves and of each other (weights and the gradients there). Their formulas may
+        use any member's symbol; their dependencies are inferred when the block closes."""
+        self._group = []
+        try:
+            yield
+        finally:
+            group, self._group = self._group, None
+        members = tuple(step.id for step in group)
+        for step in group:
+            step.recurrence = members
+            if step.formula is not None:
+                step.depends_on = tuple(dep for dep in self.dependencies(step.formula, step.id) if dep != step.id)
+            else:
+                self._check_known(step.id, step.depends_on)
+
+    def dependencies(self, formula: Any, id: str = "?") -> tuple[str, ...]:
+        """The ids of the inputs and steps that bound the symbols `formula` uses, in order.
+
+        Index symbols (integer, unbound) and sizes are not dependencies; any other symbol
+        that nothing bound is a bug in the lesson.
+        """
+        import sympy as sp
+
+        bases = {indexed.base for indexed in formula.atoms(sp.Indexed)}
+        labels = {base.label for base in bases}
+        used = bases | {s for s in formula.free_symbols if isinstance(s, sp.Symbol) and s not in labels}
+        owners = set()
+        for symbol in used:
+            if symbol in self.owners:
+                owners.add(self.owners[symbol])
+            elif symbol not in self.env and not symbol.is_integer:
+                raise LessonError(f"step {id!r}: its formula uses {symbol}, which no input or earlier step binds")
+        order = self.ids()
+        return tuple(sorted(owners, key=order.index))
+
+    def ids(self) -> list[str]:
+        """Every id, inputs first, then steps in order."""
+        return [item.name for item in self.inputs] + [step.id for step in self.steps()]
 
     def steps(self) -> list[Step]:
         """Every step, in order."""
         return [step for section in self.sections for step in section.steps]
 
-    def find(self, id: str) -> Step:
-        """The step called `id`."""
-        return next(step for step in self.steps() if step.id == id)
+    def find(self, id: str) -> Step | InputValue:
+        """The step or input called `id`; a LookupError that lists the ids otherwise."""
+        for item in [*self.inputs, *self.steps()]:
+            if item.id == id:
+                return item
+        raise LookupError(f"no step or input {id!r} in {self.lesson}; ids: {', '.join(self.ids())}")
+
+    __getitem__ = find
+
+    def _new_id(self, id: str) -> None:
+        if id in self.ids():
+            raise LessonError(f"id {id!r} is used twice")
+
+    def _new_var(self, var: str, id: str) -> None:
+        taken = {item.var: item.id for item in [*self.inputs, *self.steps()]}
+        if var in taken:
+            raise LessonError(f"{id!r}: the code variable {var!r} is already set by {taken[var]!r}")
+
+    def _check_known(self, id: str, depends_on: tuple[str, ...]) -> None:
+        unknown = set(depends_on) - set(self.ids())
+        if unknown:
+            raise LessonError(f"step {id!r} depends on {sorted(unknown)}, which are not earlier steps or inputs")
+
+
+def _var_of(symbol: Any, fallback: str) -> str:
+    """The code variable for a symbol: its name as an identifier, else `fallback`."""
+    if symbol is None:
+        return fallback
+    label = str(getattr(symbol, "label", symbol))
+    if label.isidentifier() and not keyword.iskeyword(label):
+        return label
+    return fallback or identifier(label)

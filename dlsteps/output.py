@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console, RenderableType
 
 from dlsteps.i18n import _
-from dlsteps.inputs import InputError
+from dlsteps.errors import InputError
 
 FILE_WIDTH = 100
 

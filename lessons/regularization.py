@@ -1,17 +1,21 @@
 """L1 and L2 regularization of linear regression y = x·w + b with the MSE loss.
 
 Follows Deep Learning 101 #14. Losses: MSE + λ Σ|w_j| (L1) and MSE + λ Σ w_j² (L2); the
-bias is not penalized but is updated with the weights. The L2 step multiplies w by the
-constant factor 1 - 2ηλ (weight decay). The L1 step is the proximal (soft-threshold)
-step: a subgradient step that stops at exactly 0 instead of jumping across it, which
-is how L1 sets small weights to exactly 0.
+bias is not penalized but is updated with the weights. The L2 step is
+w' = (1 - 2ηλ) w - η g: it multiplies w by the factor κ = 1 - 2ηλ (weight decay). The L1
+step is the proximal (soft-threshold) step: u = w - ηg, w' = sign(u) max(|u| - ηλ, 0), so
+a weight lands on exactly 0 when |w - ηg| <= ηλ. The linear model, its MSE, gradients and
+update tables are the `linear` block's; this module adds the penalties and tells the
+lecture's story.
 """
 
 import numpy as np
 import sympy as sp
 
+from dlsteps.blocks import linear
+from dlsteps.blocks.symbols import D, N, j, k, s, t, total
+from dlsteps.errors import InputError
 from dlsteps.i18n import _
-from dlsteps.inputs import InputError
 from dlsteps.model import Derivation, GradientCheck
 
 META = {
@@ -30,204 +34,237 @@ META = {
     },
 }
 
-N, D = sp.symbols("N d", integer=True, positive=True)
-s, j, k, t = sp.symbols("s j k t", integer=True, nonnegative=True)
-X, Y, W = sp.IndexedBase("x"), sp.IndexedBase("y"), sp.IndexedBase("w")
-Yhat, R = sp.IndexedBase("yhat"), sp.IndexedBase("r")
-G, U = sp.IndexedBase("g"), sp.IndexedBase("u")
-W1, W2, B1, B2 = (sp.IndexedBase(name) for name in ("wL1", "wL2", "bL1", "bL2"))
 b, lam, eta, kappa = sp.symbols("b lambda eta kappa")
-mse, gb, p1, p2 = sp.symbols("MSE g_b P_1 P_2")
+p1, p2 = sp.symbols("P_1 P_2")
 DIVERGED = 1e12
+PATHS = {"l1": "L1", "l2": "L2"}
+_SUPERSCRIPT = {"L1": "ᴸ¹", "L2": "ᴸ²"}
 
 
-def _sum(expr, index, size):
-    return sp.Sum(expr, (index, 0, size - 1))
-
-
-def prediction(weight, bias, sample):
-    """ŷ_s = Σ_k x_sk w_k + b, with `weight(k)` giving w_k as a SymPy expression."""
-    return _sum(X[sample, k] * weight(k), k, D) + bias
-
-
-def mse_gradient(weight, bias, feature):
-    """∂MSE/∂w_j = (2/N) Σ_s (ŷ_s - y_s) x_sj."""
-    return 2 / N * _sum((prediction(weight, bias, s) - Y[s]) * X[s, feature], s, N)
-
-
-def bias_gradient(weight, bias):
-    """∂MSE/∂b = (2/N) Σ_s (ŷ_s - y_s)."""
-    return 2 / N * _sum(prediction(weight, bias, s) - Y[s], s, N)
-
-
-def soft_threshold(u):
+def soft_threshold(u, threshold):
     """sign(u) max(|u| - ηλ, 0): the L1 proximal step."""
-    return sp.sign(u) * sp.Max(sp.Abs(u) - eta * lam, 0)
+    return sp.sign(u) * sp.Max(sp.Abs(u) - threshold, 0)
 
 
-def gradients(x, y, w, b_):
-    """NumPy: (∂MSE/∂w, ∂MSE/∂b) for y ≈ x·w + b."""
-    residual = x @ w + b_ - y
-    return 2 / len(y) * x.T @ residual, 2 / len(y) * residual.sum()
+def l1_numpy(w, g, lr, lam_):
+    """NumPy: the proximal step sign(u) max(|u| - ηλ, 0) with u = w - ηg."""
+    u = w - lr * g
+    return np.sign(u) * np.maximum(np.abs(u) - lr * lam_, 0.0)
 
 
-def mse_loss(x, y, w, b_):
-    """NumPy: (1/N) Σ (x·w + b - y)²."""
-    return float(((x @ w + b_ - y) ** 2).mean())
+def rules(lr: float, lam_: float) -> dict:
+    """The weight update of each path: proximal for L1, weight decay for L2."""
+    return {
+        "l1": linear.Rule(lambda w, g: soft_threshold(w - eta * g, eta * lam), lambda w, g: l1_numpy(w, g, lr, lam_),
+                          "np.sign({w} - lr * {g}) * np.maximum(np.abs({w} - lr * {g}) - lr * lam, 0)",
+                          _("w_t = sign(u) max(|u| - ηλ, 0) with u = w_(t-1) - η g_(t-1)")),
+        "l2": linear.Rule(lambda w, g: kappa * w - eta * g, lambda w, g: (1 - 2 * lr * lam_) * w - lr * g,
+                          "kappa * {w} - lr * {g}", _("w_t = κ w_(t-1) - η g_(t-1)")),
+    }
 
 
-def l1_step(x, y, w, b_, lr, lam_):
-    """One proximal-gradient step for MSE + λ Σ|w|; the bias takes a plain gradient step."""
-    gw, gb_ = gradients(x, y, w, b_)
-    u = w - lr * gw
-    return np.sign(u) * np.maximum(np.abs(u) - lr * lam_, 0.0), b_ - lr * gb_
-
-
-def l2_step(x, y, w, b_, lr, lam_):
-    """One gradient step for MSE + λ Σ w²: w ← (1 - 2ηλ) w - η ∂MSE/∂w."""
-    gw, gb_ = gradients(x, y, w, b_)
-    return (1 - 2 * lr * lam_) * w - lr * gw, b_ - lr * gb_
+def runs(x, y, w, b0, lr, lam_, steps) -> dict:
+    """NumPy: (weights, biases) of `steps` updates on each path."""
+    with np.errstate(all="ignore"):
+        return {kind: linear.linear_updates(x, y, w, b0, lr, steps, rule.numpy) for kind, rule in rules(lr, lam_).items()}
 
 
 def derive(d: Derivation, given: dict) -> None:
     """Fill `d` with the losses, gradients, one update of each kind and the step tables."""
     x, y = np.array(given["x"].value, float), np.array(given["y"].value, float)
     w, b0 = np.array(given["w"].value, float), float(given["b"].value)
-    lam_, lr = float(given["lam"].value), float(given["lr"].value)
-    d.bind(N, len(y))
-    d.bind(D, len(w))
-    d.given("x", X, x, given["x"], _("inputs, one row per sample"))
-    d.given("y", Y, y, given["y"], _("targets"))
-    d.given("w", W, w, given["w"], _("starting weights"))
-    d.given("b", b, b0, given["b"], _("starting bias"))
-    d.given("lam", d.name(lam, "λ", r"\lambda"), lam_, given["lam"], _("penalty strength"))
-    d.given("lr", d.name(eta, "η", r"\eta"), lr, given["lr"], _("learning rate"))
-    d.given("steps", sp.Symbol("T"), given["steps"].value, given["steps"], _("steps tabulated"))
-    _losses(d, x, y, w, b0, lam_)
-    _gradients(d, x, y, w, b0, lam_)
-    _updates(d, x, y, w, b0, lam_, lr)
-    _trajectories(d, x, y, w, b0, lam_, lr, given["steps"].value)
+    lam_, lr, steps = float(given["lam"].value), float(given["lr"].value), given["steps"].value
+    paths = runs(x, y, w, b0, lr, lam_, steps)
+    check_divergence(paths, x, y, w, b0, lr, lam_, steps)
+    h = {"x": d.given("x", sp.IndexedBase("x"), x, given["x"], _("inputs, one row per sample")),
+         "y": d.given("y", sp.IndexedBase("y"), y, given["y"], _("targets")),
+         "w": d.given("w", sp.IndexedBase("w"), w, given["w"], _("starting weights")),
+         "b": d.given("b", b, b0, given["b"], _("starting bias")),
+         "lam": d.given("lam", d.name(lam, "λ", r"\lambda"), lam_, given["lam"], _("penalty strength"), var="lam"),
+         "lr": d.given("lr", d.name(eta, "η", r"\eta"), lr, given["lr"], _("learning rate"), var="lr"),
+         "steps": d.given("steps", sp.Symbol("T"), steps, given["steps"], _("steps tabulated"))}
+    model = _losses(d, h)
+    grads = _gradients(d, h, model)
+    _updates(d, h, grads)
+    _tables(d, h, model, paths)
 
 
-def _losses(d: Derivation, x, y, w, b0, lam_) -> None:
+def _losses(d: Derivation, h: dict):
     d.section(_("Loss"), _("Mean squared error of the linear model, plus each penalty on the weights (not the bias)."))
-    yhat = x @ w + b0
-    d.step("prediction", _("Predictions"), symbol=d.name(Yhat, "ŷ", r"\hat{y}"), index=(s,), formula=prediction(lambda q: W[q], b, s),
-           value=yhat, depends_on=("x", "w", "b"), code="yhat = x @ w + b")
-    d.step("residual", _("Residuals"), symbol=R, index=(s,), formula=Yhat[s] - Y[s], value=yhat - y,
-           depends_on=("prediction", "y"), code="r = yhat - y")
-    d.step("mse", _("Mean squared error"), symbol=mse, formula=_sum(R[s] ** 2, s, N) / N, value=mse_loss(x, y, w, b0),
-           depends_on=("residual",), code="mse = (r ** 2).mean()", substitute=True)
-    d.step("penalty_l1", _("L1 penalty"), symbol=p1, formula=lam * _sum(sp.Abs(W[k]), k, D), value=lam_ * np.abs(w).sum(),
-           depends_on=("w", "lam"), code="P1 = lam * np.abs(w).sum()", substitute=True)
-    d.step("penalty_l2", _("L2 penalty"), symbol=p2, formula=lam * _sum(W[k] ** 2, k, D), value=lam_ * (w**2).sum(),
-           depends_on=("w", "lam"), code="P2 = lam * (w ** 2).sum()", substitute=True)
-    d.step("loss_l1", _("L1-regularized loss"), symbol=sp.Symbol("L_L1"), formula=mse + p1, value=mse_loss(x, y, w, b0) + lam_ * np.abs(w).sum(),
-           depends_on=("mse", "penalty_l1"), code="L1 = mse + P1", substitute=True)
-    d.step("loss_l2", _("L2-regularized loss"), symbol=sp.Symbol("L_L2"), formula=mse + p2, value=mse_loss(x, y, w, b0) + lam_ * (w**2).sum(),
-           depends_on=("mse", "penalty_l2"), code="L2 = mse + P2", substitute=True)
+    model = linear.forward(d, h["x"], h["y"], h["w"], h["b"])
+    loss = linear.mse(d, model)
+    w, lam_ = h["w"].value, h["lam"].value
+    W = h["w"].symbol
+    d.step("penalty_l1", _("L1 penalty"), symbol=p1, formula=lam * total(sp.Abs(W[k]), k, D), value=lam_ * np.abs(w).sum(),
+           code="P_1 = lam * np.abs(w).sum()", substitute=True)
+    d.step("penalty_l2", _("L2 penalty"), symbol=p2, formula=lam * total(W[k] ** 2, k, D), value=lam_ * (w**2).sum(),
+           code="P_2 = lam * (w ** 2).sum()", substitute=True)
+    d.step("loss_l1", _("L1-regularized loss"), symbol=sp.Symbol("L_L1"), formula=loss.symbol + p1, value=loss.value + lam_ * np.abs(w).sum(),
+           code="L_L1 = MSE + P_1", substitute=True)
+    d.step("loss_l2", _("L2-regularized loss"), symbol=sp.Symbol("L_L2"), formula=loss.symbol + p2, value=loss.value + lam_ * (w**2).sum(),
+           code="L_L2 = MSE + P_2", substitute=True)
+    return model, loss
 
 
-def _gradients(d: Derivation, x, y, w, b0, lam_) -> None:
+def _gradients(d: Derivation, h: dict, model):
     d.section(_("Derivatives"), _("The chain rule through the square gives the MSE part; each penalty adds its own derivative."))
-    gw, gb_ = gradients(x, y, w, b0)
-    d.step("grad_mse_w", _("MSE by each weight"), explanation=_("∂MSE/∂w_j = (2/N) Σ_s (ŷ_s - y_s) x_sj."),
-           symbol=G, index=(j,), lhs=sp.Derivative(mse, W[j]), formula=2 / N * _sum(R[s] * X[s, j], s, N), value=gw,
-           depends_on=("residual", "x"), code="g = 2 / N * x.T @ r", gradient=GradientCheck(lambda v: mse_loss(x, y, v, b0), w))
-    d.step("grad_mse_b", _("MSE by the bias"), explanation=_("∂MSE/∂b = (2/N) Σ_s (ŷ_s - y_s)."),
-           symbol=gb, lhs=sp.Derivative(mse, b), formula=2 / N * _sum(R[s], s, N), value=gb_, depends_on=("residual",),
-           code="g_b = 2 / N * r.sum()", substitute=True, gradient=GradientCheck(lambda v: mse_loss(x, y, w, float(v)), b0))
-    notes = (_("w_j = 0 here: |w| has no derivative at 0; any value in [-λ, λ] is a subgradient and sign(0) = 0 picks the middle one"),) if (w == 0).any() else ()
+    grads = linear.gradients(d, *model)
+    w, lam_, W = h["w"].value, h["lam"].value, h["w"].symbol
+    zeros = np.flatnonzero(w == 0)
+    notes = (_("w_{which} = 0 here: |w| has no derivative at 0; any value in [-λ, λ] is a subgradient and sign(0) = 0 picks the middle one").format(which=", w_".join(map(str, zeros))),) if len(zeros) else ()
     d.step("grad_l1", _("L1 penalty by each weight"), explanation=_("d(λ|w_j|)/dw_j = λ sign(w_j): the same size λ however small the weight."),
-           lhs=sp.Derivative(p1, W[j]), index=(j,), formula=lam * sp.sign(W[j]), value=lam_ * np.sign(w), depends_on=("w", "lam"),
-           code="lam * np.sign(w)", notes=notes, gradient=GradientCheck(lambda v: lam_ * np.abs(v).sum(), w, kinks=np.zeros_like(w)))
+           lhs=sp.Derivative(p1, W[j]), index=(j,), formula=lam * sp.sign(W[j]), value=lam_ * np.sign(w), var="grad_l1",
+           code="grad_l1 = lam * np.sign(w)", notes=notes, concept="regularization.grad_l1",
+           gradient=GradientCheck(lambda v: lam_ * np.abs(v).sum(), w, kinks=np.zeros_like(w)))
     d.step("grad_l2", _("L2 penalty by each weight"), explanation=_("d(λ w_j²)/dw_j = 2λ w_j: proportional to the weight."),
-           lhs=sp.Derivative(p2, W[j]), index=(j,), formula=2 * lam * W[j], value=2 * lam_ * w, depends_on=("w", "lam"),
-           code="2 * lam * w", gradient=GradientCheck(lambda v: lam_ * (v**2).sum(), w))
+           lhs=sp.Derivative(p2, W[j]), index=(j,), formula=2 * lam * W[j], value=2 * lam_ * w, var="grad_l2",
+           code="grad_l2 = 2 * lam * w", concept="regularization.grad_l2", gradient=GradientCheck(lambda v: lam_ * (v**2).sum(), w))
+    return grads
 
 
-def _updates(d: Derivation, x, y, w, b0, lam_, lr) -> None:
+def decay_notes(factor: float, lam_: float) -> tuple[str, ...]:
+    """What multiplying by κ = 1 - 2ηλ does, for the actual κ."""
+    if lam_ == 0:
+        return (_("λ = 0, so κ = 1: no decay; the L2 update is plain gradient descent"),)
+    if factor > 0:
+        return (_("0 < κ < 1: the penalty alone would shrink a weight geometrically (w, κw, κ²w, …), towards 0 but never exactly to it"),)
+    if factor == 0:
+        return (_("κ = 0: the penalty part wipes out the weights each step, so w' = -η g depends on the data gradient alone"),)
+    if factor >= -1:
+        return (_("κ = {kappa:.4g} < 0: the factor flips the sign of every weight each step (ηλ > 1/2 overshoots 0){shrinks}").format(
+            kappa=factor, shrinks=_("; |κ| ≤ 1, so it does not grow them") if factor == -1 else _("; |κ| < 1, so it still shrinks them")),)
+    return (_("κ = {kappa:.4g}: |κ| > 1 flips the sign of every weight and multiplies its size by {size:.4g} each step, so the penalty makes the weights grow; κ ≥ -1 needs λ ≤ 1/η").format(
+        kappa=factor, size=abs(factor)),)
+
+
+def l1_notes(w, u, threshold, new) -> tuple[str, ...]:
+    """Which weights land on exactly 0 in this update, and where the subgradient step differs."""
+    zero = np.flatnonzero(new == 0)
+    if len(zero):
+        names = ", ".join(_("w_{q} (|u_{q}| = {u:.4g})").format(q=q, u=abs(u[q])) for q in zero)
+        notes = [_("Landing on exactly 0 in this update, since |u_j| ≤ ηλ = {threshold:.4g}: {names}").format(names=names, threshold=threshold)]
+    else:
+        notes = [_("No weight lands on 0 in this update: every |u_j| > ηλ = {threshold:.4g}").format(threshold=threshold)]
+    subgradient = u - threshold * np.sign(w)
+    for q in np.flatnonzero(~np.isclose(subgradient, new, rtol=1e-12, atol=0)):
+        notes.append(_("w_{q}: the subgradient step w_{q} - η(g_{q} + λ sign(w_{q})) would give {sub:.6g}, the proximal step gives {new:.6g}{why}").format(
+            q=q, sub=subgradient[q], new=new[q], why=_(" (sign(0) = 0 there)") if w[q] == 0 else ""))
+    return tuple(notes)
+
+
+def _updates(d: Derivation, h: dict, grads) -> None:
+    """Steps decay, update_l2, data_step, update_l1, update_b: one update of each kind."""
     d.section(_("One update of each"), _("Gradient descent with learning rate η; the bias is updated with the weights, without penalty."))
-    gw, gb_ = gradients(x, y, w, b0)
-    d.step("decay", _("Weight-decay factor"), explanation=_("w - η(g + 2λw) = (1 - 2ηλ) w - η g: L2 multiplies every weight by the same factor each step."),
-           symbol=d.name(kappa, "κ", r"\kappa"), formula=1 - 2 * eta * lam, value=1 - 2 * lr * lam_, depends_on=("lam", "lr"),
-           code="kappa = 1 - 2 * lr * lam", substitute=True)
-    d.step("update_l2", _("L2 update"), lhs=sp.Symbol("w'_j"), index=(j,), formula=kappa * W[j] - eta * G[j],
-           value=l2_step(x, y, w, b0, lr, lam_)[0], depends_on=("decay", "grad_mse_w"), code="w_new = kappa * w - lr * g")
-    u = w - lr * gw
-    d.step("data_step", _("L1: the data step"), explanation=_("First the MSE part alone: u_j = w_j - η g_j."),
-           symbol=U, index=(j,), formula=W[j] - eta * G[j], value=u, depends_on=("grad_mse_w",), code="u = w - lr * g")
+    lr, lam_, w = h["lr"].value, h["lam"].value, h["w"].value
+    factor = 1 - 2 * lr * lam_
+    d.step("decay", _("Weight-decay factor"), explanation=_("w - η(g + 2λw) = (1 - 2ηλ) w - η g: L2 multiplies every weight by the same factor κ each step."),
+                   symbol=d.name(kappa, "κ", r"\kappa"), formula=1 - 2 * eta * lam, value=factor, code="kappa = 1 - 2 * lr * lam",
+                   substitute=True, notes=decay_notes(factor, lam_))
+    rule = rules(lr, lam_)
+    linear.update(d, h["w"], grads.w, rule["l2"], id="update_l2", title=_("L2 update"), var="w_l2", lhs=sp.Symbol("w'_j"))
+    data = linear.update(d, h["w"], grads.w, linear.descent(h["lr"]), id="data_step", title=_("L1: the data step"), var="u",
+                         symbol=sp.IndexedBase("u"), explanation=_("First the MSE part alone: u_j = w_j - η g_j."))
+    new = l1_numpy(w, grads.w.value, lr, lam_)
     d.step("update_l1", _("L1 update (soft threshold)"),
-           explanation=_("Then move u_j towards 0 by ηλ, but not past it: sign(u_j) max(|u_j| - ηλ, 0). This is the subgradient step w - η(g + λ sign(w)) wherever it does not cross 0; where it would, the weight stops at exactly 0, where the subgradient [-λ, λ] of λ|w| can balance the data gradient."),
-           lhs=sp.Symbol("w'_j"), index=(j,), formula=soft_threshold(U[j]), value=l1_step(x, y, w, b0, lr, lam_)[0],
-           depends_on=("data_step", "lam"), code="w_new = np.sign(u) * np.maximum(np.abs(u) - lr * lam, 0)")
-    d.step("update_b", _("Bias update (both)"), lhs=sp.Symbol("b'"), formula=b - eta * gb, value=b0 - lr * gb_,
-           depends_on=("grad_mse_b",), code="b_new = b - lr * g_b", substitute=True)
+           explanation=_("Then move u_j towards 0 by ηλ, and stop at 0: w'_j = sign(u_j) max(|u_j| - ηλ, 0). The weight lands on exactly 0 when |w_j - η g_j| ≤ ηλ, where the subgradient [-λ, λ] of λ|w| at 0 can balance the data gradient. It equals the subgradient step w_j - η(g_j + λ sign(w_j)) only where u_j has the sign of w_j and |u_j| > ηλ."),
+           lhs=sp.Symbol("w'_j"), index=(j,), formula=soft_threshold(data.symbol[j], eta * lam), value=new, var="w_l1",
+           code="w_l1 = np.sign(u) * np.maximum(np.abs(u) - lr * lam, 0)", concept="regularization.soft_threshold",
+           notes=l1_notes(w, data.value, lr * lam_, new))
+    linear.update(d, h["b"], grads.b, linear.descent(h["lr"]), id="update_b", title=_("Bias update (both)"), var="b_new", lhs=sp.Symbol("b'"))
 
 
-def _run(step, x, y, w, b0, lr, lam_, steps):
-    """Weights (T+1 × d) and biases (T+1) of `steps` updates starting at (w, b0)."""
-    weights, biases = [w], [b0]
-    for _t in range(steps):
-        w, b0 = step(x, y, w, b0, lr, lam_)
-        weights.append(w)
-        biases.append(b0)
-    return np.array(weights), np.array(biases)
+def _names(label: str) -> dict:
+    sup = _SUPERSCRIPT[label]
+    return {"weights": (f"w{label}", f"w{sup}", f"w^{{{label}}}"), "biases": (f"b{label}", f"b{sup}", f"b^{{{label}}}"),
+            "gradients": (f"g{label}", f"g{sup}", f"g^{{{label}}}"), "bias_gradients": (f"gb{label}", f"g{sup}_b", f"g_b^{{{label}}}")}
 
 
-TRAJECTORY = {
-    # kind: (label, weights, biases, weight gradients, bias gradients, NumPy step)
-    "l1": ("L1", W1, B1, sp.IndexedBase("gL1"), sp.IndexedBase("gbL1"), l1_step),
-    "l2": ("L2", W2, B2, sp.IndexedBase("gL2"), sp.IndexedBase("gbL2"), l2_step),
-}
-
-
-def _update_rule(kind: str, weight: sp.Expr, gradient: sp.Expr) -> sp.Expr:
-    """The weight after one step: soft threshold for L1, weight decay for L2."""
-    return soft_threshold(weight - eta * gradient) if kind == "l1" else kappa * weight - eta * gradient
-
-
-def _trajectories(d: Derivation, x, y, w, b0, lam_, lr, steps: int) -> None:
-    with np.errstate(over="ignore", invalid="ignore"):
-        runs = {kind: _run(spec[5], x, y, w, b0, lr, lam_, steps) for kind, spec in TRAJECTORY.items()}
-    _check_divergence(runs, lr)
-    zeros = np.flatnonzero(runs["l1"][0][-1] == 0)
-    ending = " " + _("Here L1 ends with w_{which} = 0 exactly.").format(which=", w_".join(map(str, zeros))) if len(zeros) else ""
+def _tables(d: Derivation, h: dict, model, paths: dict) -> None:
+    steps, lam_ = h["steps"].value, h["lam"].value
     d.section(_("{steps} steps side by side").format(steps=steps),
-              _("Row t holds the parameters after t updates and the MSE gradients there. Watch the small weight: L1 sets it to exactly 0 and keeps it there; L2 shrinks it by a factor each step but never to 0.") + ending)
-    for kind, (label, weights, biases, grads, bias_grads, _step) in TRAJECTORY.items():
-        _trajectory(d, kind, label, runs[kind], (weights, biases, grads, bias_grads), x, y)
+              _("Row t holds the parameters after t updates and the MSE gradients there.") + " " + compare_text(paths))
+    rule = rules(h["lr"].value, lam_)
+    for kind, label in PATHS.items():
+        table = linear.table(d, model[0], rule[kind], h["steps"], h["lr"], tag=f"_{kind}", label=label, names=_names(label))
+        _loss_table(d, h, model[0], table, kind, label)
 
 
-def _trajectory(d: Derivation, kind: str, label: str, run, symbols, x, y) -> None:
-    """Four steps: the MSE gradients at every row, then the weights and biases they lead to."""
-    weights, biases = run
-    Ws, Bs, Gs, GBs = symbols
-    d.name(Ws, f"w{_SUPERSCRIPT[label]}", f"w^{{{label}}}")
-    d.name(Bs, f"b{_SUPERSCRIPT[label]}", f"b^{{{label}}}")
-    d.name(Gs, f"g{_SUPERSCRIPT[label]}", f"g^{{{label}}}")
-    d.name(GBs, f"g{_SUPERSCRIPT[label]}_b", f"g_b^{{{label}}}")
-    gradient_rows = [gradients(x, y, row, bias) for row, bias in zip(weights[:-1], biases[:-1])]
-    rows, columns = tuple(map(str, range(len(biases)))), tuple(f"w_{q}" for q in range(weights.shape[1]))
-    row_weights = lambda q: Ws[t, q]
-    d.step(f"gradients_{kind}", _("MSE gradients on the {label} path").format(label=label), symbol=Gs, index=(t, j),
-           formula=mse_gradient(row_weights, Bs[t], j), value=np.array([g for g, _gb in gradient_rows]),
-           depends_on=(f"weights_{kind}",), labels=(rows[:-1], columns), code="g = 2 / N * x.T @ (x @ w + b - y)")
-    d.step(f"bias_gradients_{kind}", _("Bias gradients on the {label} path").format(label=label), symbol=GBs, index=(t,),
-           formula=bias_gradient(row_weights, Bs[t]), value=np.array([gb_ for _g, gb_ in gradient_rows]),
-           depends_on=(f"biases_{kind}",), code="g_b = 2 / N * (x @ w + b - y).sum()")
-    d.step(f"weights_{kind}", _("Weights with {label}").format(label=label), symbol=Ws, index=(t, j),
-           formula=sp.Piecewise((W[j], sp.Eq(t, 0)), (_update_rule(kind, Ws[t - 1, j], Gs[t - 1, j]), True)), value=weights,
-           depends_on=(f"update_{kind}", f"gradients_{kind}"), labels=(rows, columns), code=f"w, b = {kind}_step(x, y, w, b)")
-    d.step(f"biases_{kind}", _("Bias with {label}").format(label=label), symbol=Bs, index=(t,),
-           formula=sp.Piecewise((b, sp.Eq(t, 0)), (Bs[t - 1] - eta * GBs[t - 1], True)), value=biases,
-           depends_on=("update_b", f"bias_gradients_{kind}"), code="b = b - lr * g_b")
+def compare_text(paths: dict) -> str:
+    """What the final rows show about zeros, computed from them."""
+    l1, l2 = paths["l1"][0], paths["l2"][0]
+    zeros = np.flatnonzero(l1[-1] == 0)
+    if not len(zeros):
+        text = _("No L1 weight is exactly 0 at the last row: a weight lands on 0 only when |w - ηg| ≤ ηλ.")
+    else:
+        parts = []
+        for q in zeros:
+            since = len(l1) - int(np.argmax((l1[::-1, q] != 0))) if (l1[:, q] != 0).any() else 0
+            kept = _("exactly 0 as well") if l2[-1, q] == 0 else _("{v:.4g}, not 0").format(v=l2[-1, q])
+            parts.append(_("L1 holds w_{q} at exactly 0 from row {since} on, where L2 has {kept}").format(q=q, since=since, kept=kept))
+        text = "; ".join(parts) + "."
+    exact = np.flatnonzero((l2[-1] == 0) & (l1[-1] != 0))
+    if len(exact):
+        text += " " + _("L2 ends with w_{which} exactly 0 here.").format(which=", w_".join(map(str, exact)))
+    return text
 
 
-_SUPERSCRIPT = {"L1": "ᴸ¹", "L2": "ᴸ²"}
+def _loss_table(d: Derivation, h: dict, lin, table, kind: str, label: str) -> None:
+    """Step losses_<kind>: the regularized loss at every row, with a remark where it rises."""
+    x, y = lin.x.value, lin.y.value
+    weights, biases = table.weights.value, table.biases.value
+    W, B = table.weights.symbol, table.biases.symbol
+    fit = ((weights @ x.T + biases[:, None] - y) ** 2).mean(axis=1)
+    penalty = np.abs(weights).sum(axis=1) if kind == "l1" else (weights**2).sum(axis=1)
+    term = sp.Abs(W[t, k]) if kind == "l1" else W[t, k] ** 2
+    residual = linear.prediction_expr(lin.x.symbol, lambda q: W[t, q], B[t], s, D) - lin.y.symbol[s]
+    code_penalty = f"np.abs({W}).sum(axis=1)" if kind == "l1" else f"({W} ** 2).sum(axis=1)"
+    values = fit + h["lam"].value * penalty
+    d.step(f"losses_{kind}", _("{label}-regularized loss at every row").format(label=label),
+           symbol=d.name(sp.IndexedBase(f"L{label}"), f"L{_SUPERSCRIPT[label]}", f"L^{{{label}}}"), index=(t,),
+           formula=total(residual**2, s, N) / N + lam * total(term, k, D), value=values,
+           code=f"L{label} = (({W} @ x.T + {B}[:, None] - y) ** 2).mean(axis=1) + lam * {code_penalty}",
+           concept="regularization.losses", notes=rise_notes(values, weights, label))
 
 
-def _check_divergence(runs: dict, lr: float) -> None:
-    for weights, biases in runs.values():
-        if not (np.isfinite(weights).all() and np.abs(weights).max() < DIVERGED and np.abs(biases).max() < DIVERGED):
-            raise InputError(_("--lr: {lr:g} makes the updates diverge (the weights pass 1e12); try a smaller learning rate such as {smaller:g}").format(lr=lr, smaller=lr / 10))
+def rise_notes(values: np.ndarray, weights: np.ndarray, label: str) -> tuple[str, ...]:
+    """A remark when the loss rises between rows, computed from them."""
+    rises = np.flatnonzero(values[1:] > values[:-1] * (1 + 1e-9) + 1e-300)
+    if not len(rises):
+        return ()
+    size = np.abs(weights).max(axis=1)
+    if values[-1] > values[0]:
+        return (_("The {label} loss rises from {first:.4g} at row 0 to {last:.4g} at row {T}, and the largest |w| goes from {w0:.4g} to {wT:.4g}: these updates move away from the minimum (a smaller --lr or --lambda would help)").format(
+            label=label, first=values[0], last=values[-1], T=len(values) - 1, w0=size[0], wT=size[-1]),)
+    return (_("The {label} loss rises in {n} of the {T} updates (first from row {t} to {t1}), though it ends lower than it started: the steps overshoot").format(
+        label=label, n=len(rises), T=len(values) - 1, t=rises[0], t1=rises[0] + 1),)
+
+
+def _diverges(path) -> bool:
+    weights, biases = path
+    return not (np.isfinite(weights).all() and np.isfinite(biases).all()
+                and np.abs(weights).max() < DIVERGED and np.abs(biases).max() < DIVERGED)
+
+
+def check_divergence(paths: dict, x, y, w, b0, lr, lam_, steps) -> None:
+    """Refuse diverging updates, naming the real cause and a value that works."""
+    if not any(map(_diverges, paths.values())):
+        return
+    factor = 1 - 2 * lr * lam_
+    if not _diverges(paths["l1"]) and abs(factor) > 1:
+        better = _working(lambda v: runs(x, y, w, b0, lr, v, steps), min(lam_, 1 / lr))
+        if better is not None:
+            raise InputError(_("--lambda: {lam:g} makes the L2 updates diverge (κ = 1 - 2ηλ = {kappa:.4g}: |κ| > 1 flips and grows the weights each step, past 1e12); try a smaller penalty such as {better:g}").format(
+                lam=lam_, kappa=factor, better=better))
+    better = _working(lambda v: runs(x, y, w, b0, v, lam_, steps), lr)
+    suggestion = _("; try a smaller learning rate such as {better:g}").format(better=better) if better is not None else ""
+    raise InputError(_("--lr: {lr:g} makes the updates diverge (the weights pass 1e12){suggestion}").format(lr=lr, suggestion=suggestion))
+
+
+def _working(run, value: float) -> float | None:
+    """The first of value/2, value/4, … (to 3 digits) for which no path diverges (for λ, the
+    start min(λ, 1/η) makes |κ| < 1)."""
+    for power in range(1, 80):
+        candidate = float(f"{value / 2**power:.3g}")
+        if candidate > 0 and not any(map(_diverges, run(candidate).values())):
+            return candidate
+    return None

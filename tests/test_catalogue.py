@@ -44,13 +44,74 @@ def test_every_lesson_renders_in_every_format(name):
     assert [s["id"] for sec in document["sections"] for s in sec["steps"]] == [s.id for s in d.steps()]
 
 
+def _bound_by(d, symbol):
+    """Which input or step binds `symbol`, found by scanning them (not the engine's records)."""
+    for item in [*d.inputs, *d.steps()]:
+        if item.symbol == symbol:
+            return item.id
+    return None
+
+
 @pytest.mark.parametrize("name", LESSONS)
-def test_depends_on_names_earlier_steps_or_inputs(name):
+def test_dependencies_are_earlier_and_cover_every_symbol_of_the_formula(name):
+    import sympy as sp
+
     d = engine.run(name)
-    known = {item.name for item in d.inputs}
+    earlier = [item.name for item in d.inputs]
     for step in d.steps():
-        assert set(step.depends_on) <= known | {s.id for s in d.steps()}, step.id
-        known.add(step.id)
+        # A table recurrence (row t from row t - 1) may use its own members; nothing else later.
+        assert set(step.depends_on) <= set(earlier) | set(step.recurrence) - {step.id}, (step.id, step.depends_on)
+        if step.formula is not None:
+            bases = {a.base for a in step.formula.atoms(sp.Indexed)}
+            labels = {b.label for b in bases}
+            used = bases | {x for x in step.formula.free_symbols if isinstance(x, sp.Symbol) and x not in labels}
+            owners = {_bound_by(d, symbol) for symbol in used} - {None, step.id}
+            assert owners == set(step.depends_on), step.id
+            assert not {x for x in used if _bound_by(d, x) is None and not x.is_integer}, step.id
+        earlier.append(step.id)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_every_step_has_a_concept_and_a_code_line_that_ran(name):
+    from dlsteps.model import CHECK_CODE
+
+    d = engine.run(name)
+    for step in d.steps():
+        assert CHECK_CODE in step.check and step.code and step.var, step.id
+        assert step.concept.count(".") == 1, step.id
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_python_script_recomputes_and_asserts_every_value(name, tmp_path):
+    import subprocess
+    import sys
+
+    from dlsteps.printers import python
+
+    d = engine.run(name, LARGER[name])
+    script = tmp_path / f"{name}.py"
+    script.write_text(python.render(d), encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"all {len(d.steps())} values agree" in result.stdout
+    assert script.read_text().count("check(") == len(d.steps()) + 1
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_a_step_renders_alone_with_its_value_hidden(name):
+    from rich.console import Console
+
+    from dlsteps.printers.markdown import MarkdownPrinter
+    from dlsteps.printers.terminal import render_step
+
+    d = engine.run(name)
+    step = d.steps()[-1]
+    shown = MarkdownPrinter().render_step(d, step.id)
+    hidden = MarkdownPrinter(hide_values=True).render_step(d, step.id)
+    assert step.title in hidden and "?" in hidden and "?" not in shown
+    console = Console(width=80, color_system=None, record=True, file=open("/dev/null", "w"))
+    console.print(render_step(d, step.id, hide_values=True))
+    assert "?" in console.export_text()
 
 
 def test_unknown_lesson():

@@ -1,31 +1,51 @@
-"""The engine's pairing check and finite-difference check, on small hand-made derivations."""
+"""The engine's checks on small hand-made derivations: pairing, finite differences, code
+lines that run, rounding of cancelling terms, and dependencies inferred from formulas."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from dlsteps.checks import check, evaluate, finite_differences
-from dlsteps.model import Derivation, GradientCheck, LessonError
+from dlsteps.checks import agree, check, comparable, evaluate, finite_differences, magnitude
+from dlsteps.model import CHECK_CODE, CHECK_FD, CHECK_FORMULA, Derivation, GradientCheck, LessonError
 
 x, i, n = sp.IndexedBase("x"), sp.Symbol("i", integer=True), sp.Symbol("n", integer=True)
 s = sp.Symbol("s")
 
 
-def derivation(value):
+def derivation(value, code="s = (x ** 2).sum()"):
     d = Derivation("demo", "Demo", "none")
     d.bind(n, 3)
     d.given("x", x, np.array([1.0, 2.0, 3.0]))
     d.section("Sum of squares")
-    d.step("s", "Sum", symbol=s, formula=sp.Sum(x[i] ** 2, (i, 0, n - 1)), value=value)
+    d.step("s", "Sum", symbol=s, formula=sp.Sum(x[i] ** 2, (i, 0, n - 1)), value=value, code=code)
     return d
 
 
-def test_agreeing_step_gets_its_badge():
-    assert check(derivation(14.0)).find("s").check == ["formula = NumPy"]
+def test_agreeing_step_gets_its_badges():
+    assert check(derivation(14.0)).find("s").check == [CHECK_FORMULA, CHECK_CODE]
+
 
 def test_disagreeing_step_fails():
     with pytest.raises(LessonError, match="formula gives"):
         check(derivation(14.0 + 1e-6))
+
+
+def test_a_code_line_that_computes_something_else_fails():
+    with pytest.raises(LessonError, match="code line gives"):
+        check(derivation(14.0, code="s = x.sum()"))
+
+
+def test_a_code_line_that_does_not_run_fails():
+    with pytest.raises(LessonError, match="code line"):
+        check(derivation(14.0, code="s = l1_step(x, y, w, b)"))
+
+
+def test_every_step_needs_code_and_a_variable():
+    d = derivation(14.0)
+    with pytest.raises(LessonError, match="code line"):
+        d.step("t", "No code", symbol=sp.Symbol("t"), formula=2 * s, value=28.0)
+    with pytest.raises(LessonError, match="already set"):
+        d.step("u", "Same variable", symbol=sp.Symbol("u"), formula=2 * s, value=28.0, code="s = 2 * s", var="s")
 
 
 def test_nan_fails():
@@ -33,38 +53,44 @@ def test_nan_fails():
         check(derivation(float("nan")))
 
 
-def test_gradient_check():
+def gradient_derivation(value):
     d = Derivation("demo", "Demo", "none")
     d.bind(n, 3)
     d.given("x", x, np.array([1.0, 2.0, 3.0]))
     d.section("Gradient")
-    g = sp.IndexedBase("g")
     loss = GradientCheck(lambda v: float((v**2).sum()), [1.0, 2.0, 3.0])
-    d.step("g", "Gradient", symbol=g, index=(i,), formula=2 * x[i], value=np.array([2.0, 4.0, 6.0]), gradient=loss)
-    assert check(d).find("g").check == ["formula = NumPy", "finite differences"]
-    d.find("g").formula = 2 * x[i] + 1
-    d.find("g").value = np.array([3.0, 5.0, 7.0])
-    d.find("g").check = []
+    d.step("g", "Gradient", symbol=sp.IndexedBase("g"), index=(i,), formula=2 * x[i] * value, value=2 * np.array([1.0, 2.0, 3.0]) * value,
+           gradient=loss, code=f"g = 2 * x * {value!r}")
+    return d
+
+
+def test_gradient_check():
+    assert check(gradient_derivation(1.0)).find("g").check == [CHECK_FORMULA, CHECK_FD, CHECK_CODE]
     with pytest.raises(LessonError, match="finite differences give"):
-        check(d)
+        check(gradient_derivation(1.1))
+
+
+def test_finite_differences_catch_a_relative_error_of_3e_7():
+    # The softmax defect: y - t with a target summing to 0.9999999 is off by about 3e-7
+    # relative; the check must be tight enough to refuse it.
+    with pytest.raises(LessonError, match="finite differences give"):
+        check(gradient_derivation(1 + 3e-7))
 
 
 def test_finite_differences_are_central():
     # f(x) = x^5 at 1: exact for polynomials up to degree 4; the error is h^4 f^(5)/30 = 4e-20.
-    gradient, rounding = finite_differences(GradientCheck(lambda v: float(v[0] ** 5), [1.0]))
-    assert gradient[0] == pytest.approx(5.0, abs=1e-10) and rounding < 1e-9
+    gradient, error = finite_differences(GradientCheck(lambda v: float(v[0] ** 5), [1.0]))
+    assert gradient[0] == pytest.approx(5.0, abs=1e-10) and error[0] < 1e-8
 
 
 def test_index_formula_evaluates_elementwise():
     d = derivation(14.0)
     y = sp.IndexedBase("y")
-    d.step("y", "Double", symbol=y, index=(i,), formula=2 * x[i], value=np.zeros(3))
+    d.step("y", "Double", symbol=y, index=(i,), formula=2 * x[i], value=np.zeros(3), code="y = np.zeros(3)")
     assert evaluate(d.find("y"), d.env).tolist() == [2.0, 4.0, 6.0]
 
 
 def test_infinities_compare_equal_but_nan_never():
-    from dlsteps.checks import agree
-
     assert agree(np.array([np.inf, 1.0]), np.array([np.inf, 1.0]))
     assert not agree(np.array([np.inf]), np.array([-np.inf]))
     assert not agree(np.array([np.nan]), np.array([np.nan]))
@@ -73,15 +99,71 @@ def test_infinities_compare_equal_but_nan_never():
 def test_symbols_and_ids_are_unique():
     d = derivation(14.0)
     with pytest.raises(LessonError):
-        d.step("s", "Again", value=1.0)
+        d.step("s", "Again", value=1.0, code="z = 1.0", var="z")
     with pytest.raises(LessonError):
-        d.step("t", "Rebind", symbol=s, value=2.0)
+        d.step("t", "Rebind", symbol=s, value=2.0, code="s2 = 2.0", var="s2")
+    with pytest.raises(LessonError, match="used twice"):
+        d.step("x", "An input's id", value=2.0, code="s3 = 2.0", var="s3")
 
 
 def test_entries_next_to_a_kink_are_not_compared():
-    from dlsteps.checks import comparable
-
     check_ = GradientCheck(lambda v: float(np.abs(v).sum()), [1e-200, 0.0, 0.5, -1e-7], kinks=[0, 0, 0, 0])
     assert comparable(check_).tolist() == [False, True, True, False]
     gradient, _ = finite_differences(check_)
     assert gradient[1] == 0 and gradient[2] == pytest.approx(1.0)
+
+
+def test_cancelling_terms_are_allowed_their_rounding_but_no_more():
+    # r = a - b with a, b near 1e6: both sides carry errors of eps * 1e6, far above
+    # rtol * |r| when r is tiny. The magnitude of the terms (|a| + |b|) sets the allowance.
+    a, b, r = sp.Symbol("a"), sp.Symbol("b"), sp.Symbol("r")
+    d = Derivation("demo", "Demo", "none")
+    d.given("a", a, 1e6 + 2.0**-30)
+    d.given("b", b, 1e6)
+    d.section("Difference")
+    exact = 2.0**-30
+    d.step("r", "Difference", symbol=r, formula=a - b, value=exact * (1 + 1e-7), code="r = a - b + 2.0 ** -30 * 1e-7")
+    assert magnitude(a - b) == sp.Abs(a) + sp.Abs(b)
+    check(d)  # 1e-7 relative on a tiny difference: within eps * 2e6
+    d.find("r").value, d.find("r").check = exact + 1e-6, []
+    with pytest.raises(LessonError):
+        check(d)
+
+
+def test_dependencies_are_inferred_from_the_formula():
+    d = derivation(14.0)
+    t = sp.Symbol("t")
+    step = d.step("t", "Twice", symbol=t, formula=2 * s + x[0], value=31.0, code="t = 2 * s + x[0]")
+    assert step.depends_on == ("x", "s")
+    with pytest.raises(LessonError, match="inferred"):
+        d.step("u", "Typed", symbol=sp.Symbol("u"), formula=2 * t, value=62.0, code="u = 2 * t", depends_on=("t",))
+    with pytest.raises(LessonError, match="no input or earlier step binds"):
+        d.step("v", "Unbound", symbol=sp.Symbol("v"), formula=2 * sp.Symbol("later"), value=0.0, code="v = 0.0")
+    with pytest.raises(LessonError, match="not earlier steps"):
+        d.step("w", "No formula", value=0.0, code="w = 0.0", depends_on=("later",))
+
+
+def test_one_namespace_for_inputs_and_steps():
+    d = derivation(14.0)
+    assert d["x"].name == "x" and d["s"].id == "s"
+    with pytest.raises(LookupError, match="no step or input 'nope'.*ids: x, s"):
+        d["nope"]
+
+
+def test_a_recurrence_may_use_its_own_members_in_any_order():
+    # W_t = W_{t-1} - G_{t-1} and G_t = 2 W_t: the weights use the gradients added after them.
+    t, w, G, W = sp.Symbol("t", integer=True), sp.Symbol("w0"), sp.IndexedBase("G"), sp.IndexedBase("W")
+    d = Derivation("demo", "Demo", "none")
+    d.given("w0", w, 1.0)
+    d.section("Table")
+    weights = np.array([1.0, -1.0, 1.0])
+    with d.recurrence():
+        d.step("weights", "Weights", symbol=W, index=(t,), formula=sp.Piecewise((w, sp.Eq(t, 0)), (W[t - 1] - G[t - 1], True)),
+               value=weights, code="W = np.array([w0 * (-1) ** k for k in range(3)])")
+        d.step("gradients", "Gradients", symbol=G, index=(t,), formula=2 * W[t], value=2 * weights[:2], code="G = 2 * W[:2]")
+    assert d["weights"].depends_on == ("w0", "gradients") and d["gradients"].depends_on == ("weights",)
+    assert d["weights"].recurrence == ("weights", "gradients")
+    check(d)
+    d["weights"].value, d["weights"].check = np.array([1.0, -1.0, 0.5]), []
+    with pytest.raises(LessonError):
+        check(d)

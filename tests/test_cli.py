@@ -84,9 +84,9 @@ def test_code_option(cli):
 
 
 def test_internal_check_failure_exits_1(cli, monkeypatch):
-    from dlsteps.lessons import softmax
+    from dlsteps.blocks import softmax_ce
 
-    monkeypatch.setattr(softmax, "cross_entropy", lambda logits, target: 0.5)  # a deliberately wrong trace
+    monkeypatch.setattr(softmax_ce, "cross_entropy_value", lambda logits, target: 0.5)  # a deliberately wrong trace
     result = cli("softmax", "--no-pager")
     assert result.exit_code == 1
     assert "internal check failed" in result.stderr and "Softmax" not in result.stdout

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlsteps import catalogue
-from dlsteps.inputs import InputError, parse_grid, parse_number, read, resolve
+from dlsteps.errors import InputError
+from dlsteps.inputs import parse_grid, parse_number, read, resolve
 
 SOFTMAX = catalogue.get("softmax")
 KL = catalogue.get("kl")
@@ -111,3 +112,32 @@ def test_params_files(tmp_path, cli, run_json):
     assert result.exit_code == 2 and "not valid JSON" in result.stderr
     result = cli("softmax", "--params", str(tmp_path / "missing.json"))
     assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def test_optional_inputs_and_free_sizes():
+    from dlsteps.catalogue import InputSpec, LessonInfo
+
+    weights = InputSpec("w3", "matrix * *", "", "weights of layer 3", optional=True)
+    sizes = InputSpec("x", "vector n", "1,2", "the input")
+    info = LessonInfo("demo", "demo", "Demo", "none", "demo", "dlsteps demo", (sizes, weights))
+    assert resolve(info, {}, None)["w3"].value is None
+    assert resolve(info, {}, 3)["w3"].value is None  # a lesson draws its own optional inputs
+    typed = resolve(info, {"w3": ("1,2,3;4,5,6", "test"), "x": ("1,2,3", "test")}, None)
+    assert typed["w3"].value == [[1, 2, 3], [4, 5, 6]] and typed["x"].value == [1, 2, 3]
+    with pytest.raises(InputError, match="rows of different lengths"):
+        resolve(info, {"w3": ("1,2;3", "test")}, None)
+
+
+def test_text_and_whole_number_vectors():
+    from dlsteps.catalogue import InputSpec
+
+    words = InputSpec("sentence", "text", "I love 피자", "a sentence")
+    assert read(words, "  I love 피자 ", {}) == "I love 피자"
+    for bad in ("", "a\nb", "x" * 1001):
+        with pytest.raises(InputError, match="--sentence"):
+            read(words, bad, {})
+    classes = InputSpec("target", "vector T", "0,2,1", "a class per step", domain="0..2")
+    assert read(classes, "2,0", {}) == [2, 0] and all(isinstance(x, int) for x in read(classes, "2,0", {}))
+    for bad in ("1.5,0", "3", "-1"):
+        with pytest.raises(InputError, match="whole numbers from 0 to 2"):
+            read(classes, bad, {})

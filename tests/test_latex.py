@@ -58,5 +58,61 @@ def test_booklet_compiles_with_a_chapter_per_lesson(tmp_path):
 
 def test_escape():
     assert escape("100% of {x}_i & $y$ #1 ~ ^") == r"100\% of \{x\}\_i \& \$y\$ \#1 \textasciitilde{} \^{}"
-    assert escape("DL101 #13 (Softmax와 Cross-Entropy의 미분)") == r"DL101 \#13"
+    assert escape("DL101 #13 (Softmax와 Cross-Entropy의 미분)") == r"DL101 \#13 (Softmax와 Cross-Entropy의 미분)"
+    assert escape("a ✗ (日本 ✗) b") == "a  b"  # what pdflatex cannot set is left out
     assert escape("y_i(δ_ij - y_j)") == r"y\_i($\delta$\_ij - y\_j)"
+
+
+def test_korean_is_set_by_kotex_and_only_when_present(tmp_path):
+    # The lecture titles are Korean: the document keeps them and loads kotex for them;
+    # a document without Korean does not need kotex.
+    source = render(engine.run("softmax"))
+    assert "Softmax와" in source and "\\usepackage{kotex}" in source
+    compile_latex(source, tmp_path)
+    assert escape("I love 피자 (피자)") == "I love 피자 (피자)"
+    from dlsteps.printers.latex import preamble
+
+    assert "kotex" not in preamble("plain text only") and "kotex" in preamble("피자")
+
+
+def test_heatmaps_are_shaded_tables_that_compile(tmp_path):
+    import numpy as np
+    import sympy as sp
+
+    from dlsteps.checks import check
+    from dlsteps.model import Derivation
+
+    d = Derivation("demo", "Demo", "none")
+    a, b, i, j = sp.IndexedBase("A"), sp.IndexedBase("B"), sp.Symbol("i", integer=True), sp.Symbol("j", integer=True)
+    d.given("a", a, np.array([[1.0, -2.0, 0.0], [0.5, -np.inf, 3.0]]))
+    d.section("Weights")
+    d.step("b", "Double", symbol=b, index=(i, j), formula=2 * a[i, j], value=np.array([[2.0, -4, 0], [1, -np.inf, 6]]),
+           code="B = 2 * A", display="heatmap")
+    source = render(check(d))
+    assert "\\usepackage[table]{xcolor}" in source and "\\cellcolor{red!60}6" in source
+    assert "\\cellcolor{blue!40}-4" in source and "\\cellcolor{gray!30}-\\infty" in source
+    assert "xcolor" not in render(engine.run("softmax"))
+    compile_latex(source, tmp_path)
+
+
+def test_charts_carry_their_data_as_a_table(tmp_path):
+    import numpy as np
+    import sympy as sp
+
+    from dlsteps.checks import check
+    from dlsteps.model import Chart, Derivation
+    from dlsteps.printers.markdown import render as markdown
+
+    d = Derivation("demo", "Demo", "none")
+    e, i = sp.IndexedBase("E"), sp.Symbol("i", integer=True)
+    x = d.given("x", sp.IndexedBase("x"), np.array([[0.0, 1.0], [2.0, -1.5]]))
+    d.section("Pictures")
+    d.step("paths", "Loss paths", symbol=sp.IndexedBase("P"), index=(i, sp.Symbol("j", integer=True)),
+           formula=2 * x.symbol[i, sp.Symbol("j", integer=True)], value=2 * x.value, code="P = 2 * x",
+           chart=Chart(x=(1, 2), series=("batch", "sgd"), x_label="epoch", y_label="loss"))
+    d.step("words", "Embeddings", symbol=e, index=(i, sp.Symbol("j", integer=True)), formula=x.symbol[i, sp.Symbol("j", integer=True)],
+           value=x.value, code="E = x.copy()", chart=Chart(kind="points", series=("love", "피자")))
+    check(d)
+    text = markdown(d)
+    assert "| epoch | batch | sgd |" in text and "| $2$ | $2$ | $-3$ |" in text and "| 피자 | $2$ | $-1.5$ |" in text
+    compile_latex(render(d), tmp_path)

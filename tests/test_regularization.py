@@ -100,3 +100,151 @@ def test_optima_of_scikit_learn_are_fixed_points(run_json):
     steps, _ = run_json("regularization", *common, "--w", ",".join(str(float(v)) for v in ridge.coef_), "--b", str(float(ridge.intercept_)))
     assert np.allclose(steps["grad_mse_w"] + steps["grad_l2"], 0, atol=1e-9)
     assert np.allclose(steps["weights_l2"][1], ridge.coef_, atol=1e-10)
+
+
+STEP_IDS = [
+    "prediction", "residual", "mse", "penalty_l1", "penalty_l2", "loss_l1", "loss_l2",
+    "grad_mse_w", "grad_mse_b", "grad_l1", "grad_l2",
+    "decay", "update_l2", "data_step", "update_l1", "update_b",
+    "weights_l1", "biases_l1", "gradients_l1", "bias_gradients_l1", "losses_l1",
+    "weights_l2", "biases_l2", "gradients_l2", "bias_gradients_l2", "losses_l2",
+]
+
+
+def notes(document, id):
+    return [note for sec in document["sections"] for s in sec["steps"] if s["id"] == id for note in s["notes"]]
+
+
+def test_step_ids_are_fixed(run_json):
+    _, document = run_json("regularization")
+    assert [s["id"] for sec in document["sections"] for s in sec["steps"]] == STEP_IDS
+
+
+@pytest.mark.parametrize("args", [
+    ("--x", "-35.16,-65.43;78.18,97.57;53.08,-50.83", "--y", "-52.573,125.2188,101.5678", "--w", "1.77,-0.14", "--lr", "4e-05"),
+    ("--x", "1e6", "--y", "1e6", "--w", "1", "--b", "0", "--lr", "1e-13"),
+])
+def test_inputs_that_used_to_fail_the_internal_checks(cli, args):
+    result = cli("regularization", *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+
+
+def reference_paths(x, y, w, b, lr, lam, steps):
+    """Independent NumPy recurrence: proximal L1 and weight-decay L2, written out here."""
+    paths = {}
+    for kind in ("l1", "l2"):
+        ws, bs = [np.array(w, float)], [float(b)]
+        for _ in range(steps):
+            r = x @ ws[-1] + bs[-1] - y
+            g, gb = 2 / len(y) * x.T @ r, 2 / len(y) * r.sum()
+            if kind == "l1":
+                u = ws[-1] - lr * g
+                ws.append(np.where(np.abs(u) <= lr * lam, 0.0, u - lr * lam * np.sign(u)))
+            else:
+                ws.append(ws[-1] - lr * (g + 2 * lam * ws[-1]))
+            bs.append(bs[-1] - lr * gb)
+        paths[kind] = (np.array(ws), np.array(bs))
+    return paths
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_tables_match_an_independent_recurrence(run_json, seed):
+    args = ("regularization", "--steps", "15") + (("--seed", str(seed)) if seed is not None else ())
+    steps, document = run_json(*args)
+    given = {item["name"]: item["value"] for item in document["inputs"]}
+    x, y = np.array(given["x"]), np.array(given["y"])
+    paths = reference_paths(x, y, np.array(given["w"]), given["b"], given["lr"], given["lam"], 15)
+    for kind, (ws, bs) in paths.items():
+        assert np.allclose(steps[f"weights_{kind}"], ws, atol=1e-12)
+        assert np.allclose(steps[f"biases_{kind}"], bs, atol=1e-12)
+        penalty = np.abs(ws).sum(axis=1) if kind == "l1" else (ws**2).sum(axis=1)
+        loss = ((ws @ x.T + bs[:, None] - y) ** 2).mean(axis=1) + given["lam"] * penalty
+        assert np.allclose(steps[f"losses_{kind}"], loss)
+
+
+def test_l1_rule_from_zero_weights(run_json):
+    # --w 0,0 (defaults otherwise): g = (2/3)(x^T r) with r = 0.5 - y = (-2.5, -4.5, -6.5):
+    # g_0 = (2/3)(-2.5 - 9 - 19.5) = -20.6667, so u_0 = 0 + 0.05 * 20.6667 = 1.03333.
+    # The subgradient step uses sign(0) = 0 and stays at 1.03333; the proximal step
+    # subtracts ηλ = 0.025: 1.00833.
+    steps, document = run_json("regularization", "--w", "0,0")
+    assert steps["update_l1"][0] == pytest.approx(1.0083333333)
+    text = " ".join(notes(document, "update_l1"))
+    assert "1.03333" in text and "1.00833" in text and "No weight lands on 0" in text
+
+
+def test_l1_rule_when_the_step_crosses_zero(run_json):
+    # x = (1, 1), y = (-10, -10), w = 0.1, b = 0: r = 10.1 each, g = 2 * 10.1 = 20.2,
+    # u = 0.1 - 0.05 * 20.2 = -0.91: it crosses 0 and lands at -0.91 + 0.025 = -0.885,
+    # not at 0, and not at the subgradient step's -0.91 - 0.025 = -0.935.
+    steps, document = run_json("regularization", "--x", "1;1", "--y", "-10,-10", "--w", "0.1", "--b", "0")
+    assert steps["update_l1"][0] == pytest.approx(-0.885)
+    text = " ".join(notes(document, "update_l1"))
+    assert "-0.935" in text and "-0.885" in text
+    explanation = [s["explanation"] for sec in document["sections"] for s in sec["steps"] if s["id"] == "update_l1"][0]
+    assert "would cross 0, then 0" not in explanation and "|w_j - η g_j| ≤ ηλ" in explanation
+
+
+def test_weights_landing_on_zero_are_named(run_json):
+    # λ = 10, η = 0.05: ηλ = 0.5 > |u_1| = 0.23 (the defaults' data step), so w_1 lands on 0.
+    steps, document = run_json("regularization", "--lambda", "10")
+    assert steps["update_l1"][1] == 0.0
+    assert any("w_1 (|u_1| = 0.23)" in note for note in notes(document, "update_l1"))
+
+
+@pytest.mark.parametrize("lam, words", [
+    ("0", "no decay"), ("0.5", "never exactly"), ("10", "κ = 0"), ("15", "flips the sign"), ("100", "grow"),
+])
+def test_decay_note_follows_kappa(run_json, lam, words):
+    _, document = run_json("regularization", "--lambda", lam)
+    assert any(words in note for note in notes(document, "decay"))
+    section = [sec["explanation"] for sec in document["sections"]][-1]
+    assert "never to 0" not in section
+
+
+def test_rising_loss_gets_a_remark(run_json):
+    steps, document = run_json("regularization", "--lambda", "100")
+    assert steps["losses_l2"][-1] > steps["losses_l2"][0]
+    assert any("rises" in note for note in notes(document, "losses_l2"))
+    assert not notes(document, "losses_l1") or all("rises" not in n for n in notes(document, "losses_l1"))
+    _, calm = run_json("regularization")
+    assert not notes(calm, "losses_l2")
+
+
+def _suggested(message):
+    return message.rstrip().split("such as ")[-1]
+
+
+def test_divergence_caused_by_lambda_names_lambda_and_a_value_that_works(cli):
+    result = cli("regularization", "--lambda", "100", "--steps", "20")
+    assert result.exit_code == 2 and "--lambda" in result.stderr and "--lr" not in result.stderr
+    better = _suggested(result.stderr)
+    assert cli("regularization", "--lambda", better, "--steps", "20", "--format", "json").exit_code == 0
+
+
+def test_divergence_caused_by_lr_suggests_a_value_that_works(cli):
+    result = cli("regularization", "--lr", "5", "--steps", "100")
+    better = _suggested(result.stderr)
+    assert cli("regularization", "--lr", better, "--steps", "100", "--format", "json").exit_code == 0
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+small = st.floats(-5, 5, allow_nan=False).map(lambda v: round(v, 3))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.integers(1, 4), cols=st.integers(1, 3), data=st.data(),
+       lr=st.floats(1e-4, 3).map(lambda v: float(f"{v:.3g}")), lam=st.floats(0, 50).map(lambda v: float(f"{v:.3g}")))
+def test_random_inputs_exit_0_or_a_clean_2(cli, rows, cols, data, lr, lam):
+    x = data.draw(st.lists(st.lists(small, min_size=cols, max_size=cols), min_size=rows, max_size=rows))
+    y = data.draw(st.lists(small, min_size=rows, max_size=rows))
+    w = data.draw(st.lists(small, min_size=cols, max_size=cols))
+    text = lambda v: ",".join(map(repr, v))
+    result = cli("regularization", "--x", ";".join(map(text, x)), "--y", text(y), "--w", text(w),
+                 "--lr", repr(lr), "--lambda", repr(lam), "--steps", "30", "--format", "json")
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    else:
+        assert "NaN" not in result.stdout and "Infinity" not in result.stdout

@@ -84,13 +84,15 @@ def test_jacobian_derivation_is_symbolic():
     # target form and the proof must refuse it.
     import sympy as sp
 
-    from dlsteps.lessons import softmax as lesson
+    from dlsteps.blocks.softmax_ce import prove_jacobian
+    from dlsteps.blocks.symbols import i, j, k, n, total
     from dlsteps.model import LessonError
 
-    raw = sp.diff(sp.exp(lesson.o[lesson.i] - lesson.m) / lesson._sum(sp.exp(lesson.o[lesson.k] - lesson.m)), lesson.o[lesson.j])
-    lesson._prove_jacobian(raw, lesson.y[lesson.i] * (sp.KroneckerDelta(lesson.i, lesson.j) - lesson.y[lesson.j]))
+    o, y, m = sp.IndexedBase("o"), sp.IndexedBase("y"), sp.Symbol("m")
+    raw = sp.diff(sp.exp(o[i] - m) / total(sp.exp(o[k] - m), k, n), o[j])
+    prove_jacobian(raw, y[i] * (sp.KroneckerDelta(i, j) - y[j]), o, m, y, n)
     with pytest.raises(LessonError):
-        lesson._prove_jacobian(raw, lesson.y[lesson.i] * sp.KroneckerDelta(lesson.i, lesson.j))
+        prove_jacobian(raw, y[i] * sp.KroneckerDelta(i, j), o, m, y, n)
 
 
 def test_generic_in_size(run_json):
@@ -98,3 +100,37 @@ def test_generic_in_size(run_json):
     steps, _ = run_json("softmax", "--logits", logits, "--target", "5")
     assert steps["jacobian"].shape == (64, 64)
     assert steps["softmax"].sum() == pytest.approx(1.0)
+
+
+STEP_IDS = ["shift", "exp", "sum", "softmax", "jacobian_quotient", "jacobian", "log_softmax", "loss",
+            "dL_dy", "chain_terms", "gradient_sum", "gradient"]
+
+
+def test_step_ids_are_fixed():
+    # Step ids are API (JSON, quiz progress): changing one is a breaking change.
+    assert [step.id for step in engine.run("softmax").steps()] == STEP_IDS
+
+
+@pytest.mark.parametrize("target", ["0.3333333,0.3333333,0.3333333", "0.5000009,0.25,0.25"])
+def test_a_target_that_does_not_sum_to_exactly_1_is_refused(cli, target):
+    # Defect: such a target was accepted (within 1e-6), so y - t was not the gradient of
+    # the printed loss (off by 3e-7 relative) yet carried the finite-difference badge.
+    result = cli("softmax", "--logits", "1,2,3", "--target", target)
+    assert result.exit_code == 2, result.output
+    assert "--target" in result.stderr and "1/3" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_thirds_typed_as_fractions_are_exact(run_json):
+    steps, _ = run_json("softmax", "--logits", "1,2,3", "--target", "1/3,1/3,1/3")
+    o, t = np.array([1.0, 2, 3]), np.full(3, 1 / 3)
+    assert np.allclose(steps["gradient"], central_difference(lambda v: loss(v, t), o), rtol=1e-7, atol=1e-9)
+
+
+def test_the_shift_note_says_overflow_or_underflow_as_the_numbers_are():
+    def notes(logits):
+        return " ".join(engine.run("softmax", {"logits": (logits, "test"), "target": ("0", "test")}).find("shift").notes)
+
+    assert "overflow" in notes("1000,0,-1000")
+    low = notes("-1000,-1000")
+    assert "underflow" in low and "overflow" not in low.replace("underflow", "")
+    assert notes("2,1,0.1") == ""

@@ -17,13 +17,17 @@ import numpy as np
 class Printer:
     """Base of every output format; subclasses add ``_print_<Class>`` methods."""
 
-    default_settings: dict[str, Any] = {"precision": 4, "show_code": False}
+    default_settings: dict[str, Any] = {"precision": 4, "show_code": False, "hide_values": False}
 
     def __init__(self, **settings: Any) -> None:
         unknown = set(settings) - set(self.default_settings)
         if unknown:
             raise TypeError(f"unknown settings for {type(self).__name__}: {', '.join(sorted(unknown))}")
         self.settings = {**self.default_settings, **settings}
+
+    def begin(self, derivation: Any) -> None:
+        """Remember the derivation's symbol values and display names (for formulas)."""
+        self._env, self._names = derivation.env, derivation.names
 
     def doprint(self, obj: Any) -> Any:
         """Print `obj` with the method for the most specific class that has one."""
@@ -59,3 +63,11 @@ def shape_text(value: Any) -> str:
     """A shape in words: 'scalar', '3' or '3×2'."""
     shape = shape_of(value)
     return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def label_of(derivation: Any, step: Any) -> str:
+    """The step's number as printed, e.g. '2.3' for the third step of the second section."""
+    for number, section in enumerate(derivation.sections, start=1):
+        if step in section.steps:
+            return f"{number}.{section.steps.index(step) + 1}"
+    raise LookupError(step.id)

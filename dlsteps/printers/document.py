@@ -8,21 +8,22 @@ Math is LaTeX in both formats; numbers are written ``2.5 \\cdot 10^{-5}`` and ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Step
-from dlsteps.printers.base import Printer, shape_text
-from dlsteps.printers.formulas import equation, latex, substituted
+from dlsteps.printers.base import Printer, label_of, shape_text
+from dlsteps.printers.formulas import equation, latex, worked
 
 
 class DocumentPrinter(Printer):
     """Base of the printers that write a text document; see the module docstring."""
 
     def _print_Derivation(self, d: Derivation) -> str:
-        self._env, self._names = d.env, d.names
+        self.begin(d)
         blocks = [self.heading(0, d.title), self.paragraph(_("Follows {lecture}.").format(lecture=d.lecture)),
                   self.heading(1, _("Inputs")), self.inputs(d.inputs)]
         for number, section in enumerate(d.sections, start=1):
@@ -40,10 +41,16 @@ class DocumentPrinter(Printer):
             blocks.append(self.paragraph(step.explanation))
         if step.formula is not None:
             blocks.append(self.display(self.math(equation(step))))
-            numbers = substituted(step, self._env, self.number)
-            if numbers is not None:
-                blocks.append(self.display("= " + latex(numbers, self._names, keep_order=True)))
-        blocks.append(self.result(step))
+        numbers = worked(step, self._env, self.number)
+        hidden = self.settings["hide_values"]
+        if numbers is not None:
+            left, expr, value = numbers
+            shown = latex(expr, self._names, keep_order=True)
+            result = "?" if hidden else self.number(value)
+            blocks.append(self.display(f"{self.math(left)} = {shown} = {result}" if step.index else f"= {shown}"))
+        blocks.append(self.hidden(step) if hidden else self.result(step))
+        if step.chart is not None and not hidden:
+            blocks.append(self.table(*chart_table(step, lambda x: f"${self.number(x)}$", self.paragraph)))
         blocks.extend(self.note(note) for note in step.notes)
         if self.settings["show_code"] and step.code:
             blocks.append(self.code(step.code))
@@ -75,13 +82,26 @@ class DocumentPrinter(Printer):
 
     def checks(self, step: Step) -> str:
         """How the step's value was verified, in words."""
-        return ", ".join(step.check)
+        return ", ".join(map(_, step.check))
+
+    def hidden(self, step: Step) -> str:
+        """The result line with the value left for the reader: left side = ?."""
+        return self.display(f"{self.math(step.left)} = ?")
 
     def shape(self, value: Any) -> str:
         """The shape in words: 'scalar', '3', '3×2' (× written for the format)."""
         return shape_text(value)
 
+    def render_step(self, derivation: Derivation, id: str) -> str:
+        """One step alone (for the quiz and worksheets); `hide_values` hides its value."""
+        self.begin(derivation)
+        step = derivation.find(id)
+        return "\n\n".join(self.step(step, label_of(derivation, step))) + "\n"
+
     # Subclasses write these.
+    def table(self, header: list[str], rows: list[list[str]]) -> str:
+        raise NotImplementedError
+
     def heading(self, level: int, text: str) -> str:
         raise NotImplementedError
 
@@ -105,3 +125,16 @@ class DocumentPrinter(Printer):
 
     def document(self, d: Derivation, body: str) -> str:
         raise NotImplementedError
+
+
+def chart_table(step: Step, number: Callable[[float], str], text: Callable[[str], str]) -> tuple[list[str], list[list[str]]]:
+    """The data of a step's chart as a table (cells already written for the format): x and
+    one column per series (line), or one row per named point (points)."""
+    chart, matrix = step.chart, np.atleast_2d(np.asarray(step.value, dtype=float))
+    if chart.kind == "points":
+        names = chart.series or [str(r) for r in range(len(matrix))]
+        header = [_("point"), chart.x_label or "x", chart.y_label or "y"]
+        return list(map(text, header)), [[text(name), number(x), number(y)] for name, (x, y) in zip(names, matrix[:, :2])]
+    xs = chart.x or range(matrix.shape[1])
+    header = [chart.x_label or "x", *(chart.series or [chart.y_label or "y"] * len(matrix))]
+    return list(map(text, header)), [[number(x), *(number(v) for v in matrix[:, c])] for c, x in enumerate(xs)]

@@ -77,26 +77,42 @@ def equation(step: Step) -> sp.Basic:
     return sp.Eq(step.left, step.formula, evaluate=False)
 
 
-def substituted(step: Step, env: dict, number: Callable[[float], str]) -> sp.Basic | None:
-    """The step's formula with the user's numbers in place, or None where that is not possible.
+MAX_NUMBERS = 24
+"""A worked element with more numbers than this is not written out (it would not be read)."""
 
+
+def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Basic, sp.Basic, float] | None:
+    """The step worked out with the user's numbers: (left side, formula with numbers, value).
+
+    A scalar step is worked out when it asks for it (`substitute`); a vector or matrix
+    step at its first element (index 0, 0; row 1 of a recurrence, whose row 0 is its
+    start), so every array shows one entry by hand.
     Sums over a bound size are written out term by term first. Each number becomes a
     symbol named by its shown text (negative ones in parentheses), so nothing is
-    re-evaluated or reordered.
+    re-evaluated or reordered. None where that is not possible or would not be read.
     """
-    if not step.substitute or step.formula is None or step.index:
+    if step.formula is None or not (step.substitute or step.index) or np.size(step.value) == 0:
         return None
+    position = {symbol: 0 for symbol in step.index}
+    if step.index and step.formula.has(sp.Piecewise) and np.shape(step.value)[0] > 1:
+        position[step.index[0]] = 1  # a recurrence: row 0 is its start, row 1 shows the rule
     sizes = {s: v for s, v in env.items() if isinstance(s, sp.Symbol) and isinstance(v, int)}
-    expr = step.formula.subs(sizes).doit()
+    expr = step.formula.subs({**sizes, **position}).doit()
     mapping: dict = {}
     for atom in expr.atoms(sp.Indexed):
+        if atom.base not in env or not all(index.is_Integer for index in atom.indices):
+            return None
         base_value = np.asarray(env[atom.base])
         mapping[atom] = _number_symbol(base_value[tuple(int(x) for x in atom.indices)], number)
     for symbol in expr.free_symbols:
         if symbol in env and np.ndim(env[symbol]) == 0 and symbol not in sizes:
             mapping[symbol] = _number_symbol(env[symbol], number)
+    if not mapping or len(mapping) > MAX_NUMBERS:
+        return None
     with sp.evaluate(False):
-        return expr.xreplace(mapping)
+        numbers = expr.xreplace(mapping)
+    left = step.left.subs(position) if step.index else step.left
+    return left, numbers, float(np.asarray(step.value)[tuple(position[symbol] for symbol in step.index)])
 
 
 def _number_symbol(value: float, number: Callable[[float], str]) -> sp.Symbol:

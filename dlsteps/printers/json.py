@@ -2,7 +2,8 @@
 
 Schema (documented in README): lesson, title, lecture, inputs[] (name, symbol, shape,
 value, text, origin), sections[] (title, explanation, steps[] with id, title,
-explanation, formula (LaTeX), value, shape, depends_on, code, check, notes).
+explanation, formula (LaTeX), value, shape, depends_on, code, check, notes, chart:
+null or how the value is plotted (kind line|points, x, series, x_label, y_label)).
 Non-finite numbers, which JSON cannot hold, are written as the strings "inf" and "-inf".
 """
 
@@ -66,6 +67,8 @@ class JsonPrinter(Printer):
             "code": step.code,
             "check": list(step.check),
             "notes": list(step.notes),
+            "chart": None if step.chart is None else {"kind": step.chart.kind, "x": list(step.chart.x), "series": list(step.chart.series),
+                                                      "x_label": step.chart.x_label, "y_label": step.chart.y_label},
         }
 
 

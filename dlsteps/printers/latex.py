@@ -4,12 +4,14 @@ Needs nothing beyond TeX Live's base and recommended sets (amsmath, amssymb, boo
 graphicx) and compiles with pdflatex. Wide formulas are scaled down to the line width
 (never up); vectors and matrices are broken into blocks of at most 8 columns and 16 rows
 so they never run off the page. Prose is escaped and its Unicode symbols written as
-LaTeX commands; text pdflatex cannot set (the Korean titles of the lectures) is left out.
+LaTeX commands; Korean (the lectures' titles, words such as 피자) is set by kotex, which
+a document loads only when it holds Korean; other text pdflatex cannot set is left out.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ from dlsteps.printers.base import blocks
 from dlsteps.printers.document import DocumentPrinter
 
 COLUMNS, ROWS = 8, 16
+CODE_WIDTH = 72  # characters of a code line that fit the text width in verbatim
 
 PREAMBLE = r"""\usepackage[utf8]{inputenc}
 \usepackage[margin=2.2cm]{geometry}
@@ -38,15 +41,41 @@ _TEXT = {
 _PARENTHESIS = re.compile(r"\s*\([^()]*\)")
 
 
+def hangul(char: str) -> bool:
+    """Whether `char` is a Hangul syllable or letter (set by kotex, from texlive-lang-korean)."""
+    return "\uac00" <= char <= "\ud7a3" or "\u1100" <= char <= "\u11ff" or "\u3130" <= char <= "\u318f"
+
+
 def _settable(char: str) -> bool:
-    return char in _TEXT or ord(char) < 256
+    return char in _TEXT or ord(char) < 256 or hangul(char)
 
 
 def escape(text: str) -> str:
-    """Prose as LaTeX text: special characters escaped, symbols as commands, the rest
-    pdflatex cannot set (and a parenthesis holding it) left out."""
+    """Prose as LaTeX text: special characters escaped, symbols as commands, Korean kept
+    (the document then loads kotex), the rest pdflatex cannot set (and a parenthesis
+    holding it) left out."""
     text = _PARENTHESIS.sub(lambda m: m.group() if all(map(_settable, m.group())) else "", text)
-    return "".join(_TEXT.get(char, char if ord(char) < 256 else "") for char in text)
+    return "".join(_TEXT.get(char, char if ord(char) < 256 or hangul(char) else "") for char in text)
+
+
+def extra_packages(body: str) -> list[str]:
+    """Packages beyond PREAMBLE that `body` needs: kotex for Korean, xcolor for shaded cells."""
+    return (["kotex"] if any(map(hangul, body)) else []) + (["xcolor"] if "\\cellcolor" in body else [])
+
+
+def preamble(body: str) -> str:
+    """The packages a document needs: kotex only where it holds Korean, xcolor (with
+    colortbl) only where it shades a heatmap."""
+    options = {"xcolor": "[table]"}
+    return PREAMBLE + "".join(f"\n\\usepackage{options.get(name, '')}{{{name}}}" for name in extra_packages(body))
+
+
+def shade(x: float, scale: float) -> str:
+    """A heatmap cell's color: red for positive, blue for negative, gray for ±∞."""
+    if not np.isfinite(x):
+        return "\\cellcolor{gray!30}"
+    level = round(60 * min(1.0, abs(x) / scale)) if scale else 0
+    return f"\\cellcolor{{{'red' if x > 0 else 'blue'}!{level}}}" if level else ""
 
 
 def fit(math: str) -> str:
@@ -78,16 +107,28 @@ class LatexPrinter(DocumentPrinter):
         left = self.math(step.left)
         if np.ndim(step.value) == 0:
             return fit(f"{left} = {self.number(step.value)}") + "\n" + badge
-        return "\n".join([*self.blocks(left, step.value), f"{{\\small {_('shape')} {self.shape(step.value)}}} {badge}"])
+        shaded = step.display == "heatmap" and np.ndim(step.value) == 2
+        return "\n".join([*self.blocks(left, step.value, shaded), f"{{\\small {_('shape')} {self.shape(step.value)}}} {badge}"])
 
-    def blocks(self, left: str, value: Any) -> list[str]:
-        """An array as displays of at most ROWS × COLUMNS entries each, captioned when split."""
+    def blocks(self, left: str, value: Any, shaded: bool = False) -> list[str]:
+        """An array as displays of at most ROWS × COLUMNS entries each, captioned when split;
+        a heatmap's cells shaded by value."""
+        finite = np.abs(np.asarray(value, dtype=float))
+        scale = float(finite[np.isfinite(finite)].max(initial=0.0)) if shaded else None
         parts = list(blocks(value, ROWS, COLUMNS))
         if len(parts) == 1:
-            return [fit(f"{left} = {self.matrix(parts[0][2])}")]
+            return [fit(f"{left} = {self.matrix(parts[0][2], scale)}")]
         vector = np.ndim(value) == 1
-        return [fit(f"{left} = \\underset{{[{_span(top, part.shape[0], first, part.shape[1], vector)}]}}{{}}{self.matrix(part)}")
+        return [fit(f"{left} = \\underset{{[{_span(top, part.shape[0], first, part.shape[1], vector)}]}}{{}}{self.matrix(part, scale)}")
                 for top, first, part in parts]
+
+    def matrix(self, value: Any, scale: float | None = None) -> str:
+        """A bmatrix; with a `scale`, an array whose cells are shaded (a heatmap)."""
+        if scale is None:
+            return super().matrix(value)
+        rows = np.atleast_2d(np.asarray(value, dtype=float))
+        body = r" \\ ".join(" & ".join(shade(x, scale) + self.number(x) for x in row) for row in rows)
+        return f"\\left[\\begin{{array}}{{{'c' * rows.shape[1]}}} {body} \\end{{array}}\\right]"
 
     def inputs(self, inputs: list[InputValue]) -> str:
         rows = "\n".join(
@@ -98,16 +139,23 @@ class LatexPrinter(DocumentPrinter):
         values = [block for item in inputs for block in self.blocks(self.math(item.symbol), item.value)]
         return "\n\n".join([table, *values])
 
+    def table(self, header: list[str], rows: list[list[str]]) -> str:
+        body = "\n".join(" & ".join(row) + r" \\" for row in rows)
+        return (f"\\begin{{center}}\\begin{{tabular}}{{{'r' * len(header)}}}\n\\toprule\n"
+                + " & ".join(header) + " \\\\\n\\midrule\n" + body + "\n\\bottomrule\n\\end{tabular}\\end{center}")
+
     def note(self, text: str) -> str:
         return f"\\emph{{{_('Note')}:}} {escape(text)}"
 
     def code(self, text: str) -> str:
-        return f"\\begin{{verbatim}}\n{text}\n\\end{{verbatim}}"
+        lines = [part for line in text.splitlines() for part in textwrap.wrap(line, CODE_WIDTH, subsequent_indent="    ", drop_whitespace=False) or [""]]
+        return "\\begin{verbatim}\n" + "\n".join(lines) + "\n\\end{verbatim}"
 
     def document(self, d: Derivation, body: str) -> str:
         if self.settings["fragment"] or self.settings["chapter"]:
-            return f"% dlsteps {d.lesson}: needs \\usepackage{{amsmath,amssymb,booktabs,graphicx}}\n{body}"
-        return f"\\documentclass[11pt]{{article}}\n{PREAMBLE}\n\\begin{{document}}\n{body}\\end{{document}}\n"
+            needs = ",".join(["amsmath,amssymb,booktabs,graphicx", *extra_packages(body)])
+            return f"% dlsteps {d.lesson}: needs \\usepackage{{{needs}}} (xcolor with the table option)\n{body}"
+        return f"\\documentclass[11pt]{{article}}\n{preamble(body)}\n\\begin{{document}}\n{body}\\end{{document}}\n"
 
 
 def _span(top: int, rows: int, first: int, columns: int, vector: bool) -> str:
@@ -119,7 +167,7 @@ def _span(top: int, rows: int, first: int, columns: int, vector: bool) -> str:
 def booklet(chapters: list[str], title: str) -> str:
     """One report with a table of contents from chapters printed with ``chapter=True``."""
     body = "\n".join(chapters)
-    return (f"\\documentclass[11pt]{{report}}\n{PREAMBLE}\n\\title{{{escape(title)}}}\n\\date{{}}\n"
+    return (f"\\documentclass[11pt]{{report}}\n{preamble(body)}\n\\title{{{escape(title)}}}\n\\date{{}}\n"
             f"\\begin{{document}}\n\\maketitle\n\\tableofcontents\n{body}\\end{{document}}\n")
 
 

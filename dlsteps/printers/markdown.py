@@ -45,6 +45,10 @@ class MarkdownPrinter(DocumentPrinter):
                 for item in inputs]
         return "\n".join([header, *rows])
 
+    def table(self, header: list[str], rows: list[list[str]]) -> str:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
     def note(self, text: str) -> str:
         return "> ⚠ " + escape(text)
 

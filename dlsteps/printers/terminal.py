@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import sympy as sp
 from rich import box
 from rich.console import Group, RenderableType
 from rich.padding import Padding
@@ -19,12 +20,11 @@ from rich.text import Text
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Section, Step
-from dlsteps.printers.base import Printer, shape_text
-from dlsteps.printers.formulas import equation, substituted, unicode
+from dlsteps.printers import grids
+from dlsteps.printers.base import Printer, label_of, shape_text
+from dlsteps.printers.formulas import equation, unicode, worked
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
-COLUMNS = 8
-MARGIN = 16  # the "  =" before a grid, its row labels and the shape after it
 
 
 class TerminalPrinter(Printer):
@@ -36,7 +36,7 @@ class TerminalPrinter(Printer):
     default_settings = {**Printer.default_settings, "width": 80}
 
     def _print_Derivation(self, d: Derivation) -> RenderableType:
-        self._env, self._names = d.env, d.names
+        self.begin(d)
         title = Text.assemble((d.title, "bold"), "\n", (_("follows {lecture}").format(lecture=d.lecture), "italic"))
         parts: list[RenderableType] = [Panel(title, expand=False), self._inputs(d.inputs)]
         for number, section in enumerate(d.sections, start=1):
@@ -65,8 +65,8 @@ class TerminalPrinter(Printer):
 
     def _step(self, step: Step, label: str) -> RenderableType:
         header = Text.assemble("\n", (f"{label} {step.title}", "bold"))
-        if step.check:
-            header.append(f"   ✓ {' · '.join(step.check)}", CHECK)
+        if step.check and not self.settings["hide_values"]:
+            header.append(f"   ✓ {' · '.join(map(_, step.check))}", CHECK)
         parts: list[RenderableType] = [header]
         if step.explanation:
             parts.append(Padding(Text(step.explanation, "dim"), (0, 0, 0, 2)))
@@ -77,21 +77,35 @@ class TerminalPrinter(Printer):
         return Group(*parts)
 
     def _math(self, step: Step) -> RenderableType:
-        """Formula, numbers substituted, then the value (inline for a scalar or vector)."""
+        """Formula, one element (or the scalar) worked out with numbers, then the value."""
+        width = self.settings["width"] - 2
         lines: list[RenderableType] = []
         if step.formula is not None:
-            width = self.settings["width"] - 2
             lines.append(Text(unicode(equation(step), self._names, width=width), FORMULA, no_wrap=True))
-            numbers = substituted(step, self._env, self.number)
-            if numbers is not None:
-                art = unicode(numbers, self._names, keep_order=True, width=width - 6)
-                lines.append(_equals(Text(art, INPUT, no_wrap=True)))
         else:
             lines.append(Text(unicode(step.left, self._names), FORMULA))
-        if np.ndim(step.value) == 0:
+        numbers = worked(step, self._env, self.number)
+        hidden = self.settings["hide_values"]
+        if numbers is not None:
+            left, expr, value = numbers
+            result = Text("?" if hidden else self.number(value), RESULT)
+            if step.index:
+                art = unicode(sp.Eq(left, expr, evaluate=False), self._names, keep_order=True, width=width - 12)
+                lines.append(_equals(Text(art, INPUT, no_wrap=True), Text("="), result, sign="  ⇒"))
+            else:
+                art = unicode(expr, self._names, keep_order=True, width=width - 6)
+                lines.append(_equals(Text(art, INPUT, no_wrap=True)))
+        if hidden:
+            lines.append(_equals(Text("?", RESULT)))
+        elif np.ndim(step.value) == 0:
             lines.append(_equals(Text(self.number(step.value), RESULT)))
         else:
-            lines.append(_equals(self.grid(step.value, RESULT, step.labels), Text(f"({shape_text(step.value)})", "dim")))
+            shaded = step.display == "heatmap"
+            lines.append(_equals(self.grid(step.value, RESULT, step.labels, shaded), Text(f"({shape_text(step.value)})", "dim")))
+            if grids.summarized(step.value):
+                lines.append(Text("  " + _("(summarized: first and last rows and columns; --format json has every value)"), "dim"))
+        if step.chart is not None and not hidden:
+            lines.append(grids.chart(step.value, step.chart, self.settings["width"] - 4))
         return Group(*lines)
 
     def value(self, value: Any, style: str) -> RenderableType:
@@ -102,40 +116,29 @@ class TerminalPrinter(Printer):
             return Text("[" + ", ".join(map(self.number, value)) + "]", style)
         return self.grid(value, style)
 
-    def grid(self, value: Any, style: str, labels: tuple = ((), ())) -> Text:
-        """A vector or matrix as aligned text with row and column indices (or labels), in
-        blocks of as many columns (at most COLUMNS) as fit the width."""
-        row_labels, column_labels = labels
-        matrix = np.atleast_2d(np.asarray(value, dtype=float))
-        cells = [[self.number(x) for x in row] for row in matrix]
-        rows = [] if np.ndim(value) == 1 else [row_labels[r] if row_labels else str(r) for r in range(len(cells))]
-        widest = max(len(cell) for row in cells for cell in row)
-        fitting = max(1, min(COLUMNS, (self.settings["width"] - MARGIN) // (widest + 3)))
-        out = Text()
-        for first in range(0, len(cells[0]), fitting):
-            columns = range(first, min(first + fitting, len(cells[0])))
-            heads = [column_labels[c] if column_labels else str(c) for c in columns]
-            widths = [max(len(head), *(len(row[c]) for row in cells)) for head, c in zip(heads, columns)]
-            margin = max(map(len, rows), default=-2) + 2
-            header = " " * margin + "   ".join(head.rjust(w) for head, w in zip(heads, widths))
-            out.append(f"{header}\n{'─' * len(header)}\n", "dim")
-            for r, row in enumerate(cells):
-                out.append((rows[r] if rows else "").ljust(margin), "dim")
-                out.append("   ".join(row[c].rjust(w) for c, w in zip(columns, widths)) + "\n", style)
-        out.rstrip()
-        return out
+    def grid(self, value: Any, style: str, labels: tuple = ((), ()), shaded: bool = False) -> Text:
+        """A vector or matrix as an aligned grid that fits the width (see `grids.grid`)."""
+        return grids.grid(value, self.number, self.settings["width"], style, labels, shaded)
 
 
-def _equals(*cells: RenderableType) -> Table:
-    """'  = ' followed by the cells, the sign centred on multi-line cells."""
+def _equals(*cells: RenderableType, sign: str = "  =") -> Table:
+    """`sign` followed by the cells, the sign centred on multi-line cells."""
     row = Table.grid(padding=(0, 1))
     row.add_column(vertical="middle")
     for _cell in cells:
         row.add_column(vertical="middle")
-    row.add_row(Text("  ="), *cells)
+    row.add_row(Text(sign), *cells)
     return row
 
 
 def render(derivation: Derivation, **settings: Any) -> RenderableType:
     """The terminal view of `derivation` as a Rich renderable."""
     return TerminalPrinter(**settings).doprint(derivation)
+
+
+def render_step(derivation: Derivation, id: str, **settings: Any) -> RenderableType:
+    """One step alone (for the quiz); with ``hide_values=True`` its value is shown as ?."""
+    printer = TerminalPrinter(**settings)
+    printer.begin(derivation)
+    step = derivation.find(id)
+    return printer._step(step, label_of(derivation, step))

@@ -1,0 +1,42 @@
+"""Every output format, declared in one place, and a derivation rendered as text in any of them.
+
+The command line offers `FORMATS` for lessons, `BOOKLET_FORMATS` for `dlsteps export` and
+`LIST_FORMATS` for `dlsteps list`; `as_text` serves ``-o FILE`` and pipes for every format. Importing this module is cheap
+(the printers, and with them SymPy and NumPy, load only when something is rendered).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FORMATS = {
+    "terminal": "the colored terminal view (default)",
+    "markdown": "Markdown with $...$ math (GitHub, Jupyter, Obsidian)",
+    "latex": "a LaTeX document (or --fragment) for pdflatex",
+    "json": "the whole derivation at full float64 precision",
+    "python": "a NumPy script that recomputes every value and asserts it",
+    "svg": "a picture of the terminal view",
+    "html": "a page of the terminal view",
+}
+BOOKLET_FORMATS = ("markdown", "latex")
+LIST_FORMATS = ("terminal", "json")
+
+
+def as_text(derivation: Any, format: str, precision: int = 4, show_code: bool = False, fragment: bool = False) -> str:
+    """`derivation` in `format` as text (the terminal view without colors)."""
+    from dlsteps import output
+    from dlsteps.printers import json, latex, markdown, python, terminal
+
+    settings = {"precision": precision, "show_code": show_code}
+    if format == "json":
+        return json.render(derivation)
+    if format == "python":
+        return python.render(derivation)
+    if format == "markdown":
+        return markdown.render(derivation, **settings)
+    if format == "latex":
+        return latex.render(derivation, fragment=fragment, **settings)
+    view = terminal.render(derivation, width=output.FILE_WIDTH, **settings)
+    if format == "terminal":
+        return output.plain_text(view)
+    return output.recorded(view, format, title=f"dlsteps {derivation.lesson}")

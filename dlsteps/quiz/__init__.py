@@ -1,0 +1,1 @@
+"""The self-quiz: grading answers, the progress store, spaced repetition, the commands."""
