@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from dlsteps.formats import BOOKLET_FORMATS, FORMATS, LIST_FORMATS
 from dlsteps.catalogue import LessonInfo
 from dlsteps.i18n import _
 from dlsteps.errors import InputError, LessonError
-from dlsteps.inputs import describe, read_params
+from dlsteps.inputs import describe, parse_whole, read_params
 from dlsteps.quiz import commands as quiz_commands
 
 
@@ -99,12 +100,6 @@ def lesson_command(info: LessonInfo) -> Callable[..., None]:
     return command
 
 
-def _integer(option: str, text: str, low: int, high: int) -> int:
-    if not text.strip().isdigit() or not low <= int(text) <= high:
-        raise InputError(_("{option}: '{text}' is not a whole number from {low} to {high}").format(option=option, text=text, low=low, high=high))
-    return int(text)
-
-
 def _typed_inputs(info: LessonInfo, options: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """Input texts by name: from --params, overridden by options typed on the command line."""
     typed = {}
@@ -124,8 +119,8 @@ def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
         _check_format(options["format"], FORMATS)
         if options["fragment"] and options["format"] != "latex":
             raise InputError(_("--fragment: only with --format latex"))
-        precision = _integer("--precision", options["precision"], 1, 17)
-        seed = None if options["seed"] is None else _integer("--seed", options["seed"], 0, 2**32 - 1)
+        precision = parse_whole(options["precision"], "--precision", 1, 17)
+        seed = None if options["seed"] is None else parse_whole(options["seed"], "--seed", 0, 2**32 - 1)
         derivation = engine.run(info.name, _typed_inputs(info, options), seed)
         _emit(derivation, options, precision)
     except InputError as error:
@@ -142,19 +137,19 @@ def _check_format(value: str, formats: tuple[str, ...]) -> None:
 
 def _emit(derivation, options: dict[str, Any], precision: int) -> None:
     """Show the derivation on the terminal (paged) or write it in the chosen format."""
-    from dlsteps import formats, output
+    from dlsteps import files, formats, output
     from dlsteps.printers import terminal
 
     paging = not options["no_pager"]
     if options["format"] == "terminal" and options["output"] is None:
-        view = terminal.render(derivation, precision=precision, show_code=options["code"], width=output.console().width)
+        view = terminal.render(derivation, precision=precision, show_code=options["code"], width=output.console().width, ascii=not output.unicode_ok())
         output.show(view, paging=paging)
         return
     text = formats.as_text(derivation, options["format"], precision, options["code"], options["fragment"])
     if options["output"] is None:
         output.show(text, paging=paging)
     else:
-        output.write(options["output"], text)
+        files.write(options["output"], text)
 
 
 @app.command("export", rich_help_panel=_("Commands"))
@@ -163,13 +158,14 @@ def export_booklet(
     format: str = typer.Option("latex", "--format", "-f", help=_("latex (one document, a chapter per lesson) or markdown (a file per lesson and an index).")),
     output: Path = typer.Option(..., "--output", "-o", help=_("The folder to write into (created if missing).")),
     precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17).")),
+    force: bool = typer.Option(False, "--force", help=_("Replace files the folder already holds.")),
 ) -> None:
     """Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes."""
     from dlsteps import export
 
     try:
         _check_format(format, BOOKLET_FORMATS)
-        written = export.booklet(lessons or [], format, output, _integer("--precision", precision, 1, 17))
+        written = export.booklet(lessons or [], format, output, parse_whole(precision, "--precision", 1, 17), force)
     except InputError as error:
         _fail("export", str(error))
     except LessonError as error:
@@ -197,11 +193,17 @@ quiz_commands.register(app)
 
 def main() -> int:
     """Entry point of the `dlsteps` command: usage errors become one line and status 2."""
+    for stream in (sys.stdout, sys.stderr):
+        # Where the terminal cannot show a character (latin-1, LC_ALL=C), escape it.
+        stream.reconfigure(errors="backslashreplace")
+    # A terminated run unwinds like Ctrl-C: a file being written is removed, not left half-made.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    arguments = sys.argv[1:] or ["--help"]
     try:
         command = typer.main.get_command(app)
-        status = command.main(sys.argv[1:] or ["--help"], prog_name="dlsteps", standalone_mode=False)
+        status = command.main(arguments, prog_name="dlsteps", standalone_mode=False)
     except Exception as error:
-        message = _usage_message(error)
+        message = _usage_message(error, arguments)
         if message is None:
             raise
         typer.echo(message, err=True)
@@ -209,12 +211,15 @@ def main() -> int:
     return status if isinstance(status, int) else 0
 
 
-def _usage_message(error: Exception) -> str | None:
-    """One line for a usage error of the command-line parser (Click's, as Typer ships it)."""
+def _usage_message(error: Exception, arguments: list[str]) -> str | None:
+    """One line for a usage error of the command-line parser (Click's, as Typer ships it),
+    pointing at the help of the command it was typed for."""
     if getattr(error, "exit_code", None) != 2 or not hasattr(error, "format_message"):
         return None
     context = getattr(error, "ctx", None)
     path = context.command_path if context is not None else "dlsteps"
+    if path == "dlsteps" and arguments[0] in {*catalogue.catalogue(), "list", "export"}:
+        path = f"dlsteps {arguments[0]}"
     message = error.format_message()
     if message.startswith("No such command"):
         lessons = ", ".join(catalogue.catalogue())

@@ -22,16 +22,22 @@ from dlsteps.catalogue import InputSpec, LessonInfo
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 
-LIMIT = 1e6
+LIMIT, TINY = 1e6, 1e-300
 TEXT_LIMIT = 1000
-"""The largest magnitude accepted for a number: beyond it float64 arithmetic in the
-lessons (squares, exponentials of differences) would stop being exact enough to teach."""
+MAX_SIZE, MAX_ENTRIES = 1000, 100_000
+"""The most entries along one axis of an input, and in one input: larger inputs are
+refused at once (a softmax of 1,000 logits already has a 1,000 × 1,000 Jacobian)."""
+"""The largest magnitude accepted for a number, and the smallest one besides 0: beyond
+them float64 arithmetic in the lessons (squares, exponentials of differences, ratios
+such as q/p) would overflow or stop being exact enough to teach."""
 
 PROBABILITY_TOLERANCE = 1e-12
 """How far from 1 the exact sum of a probability vector may be: float rounding only. A
 vector such as 0.3333333,0.3333333,0.3333333 is refused (write 1/3): a target that does
 not sum to 1 would make y - t differ from the gradient of the printed loss."""
-_DECIMAL = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"  # ASCII digits only: ² is no number
+NUMBER_LENGTH = 64
+"""The longest number token read (a 5,000-digit literal is refused, not converted)."""
 _NUMBER = re.compile(rf"({_DECIMAL})(?:/({_DECIMAL}))?")
 _RANDOM_DOMAINS = {"real", "probability"}
 
@@ -47,16 +53,33 @@ class Given:
 
 def parse_number(token: str, option: str) -> float:
     """Read one number (``-2``, ``1e-3``, ``1/3``) exactly and round it to a float."""
-    match = _NUMBER.fullmatch(token.strip())
+    match = _NUMBER.fullmatch(token.strip()) if len(token.strip()) <= NUMBER_LENGTH else None
     if not match:
-        raise InputError(_("{option}: '{token}' is not a number (write e.g. 0.5, -2, 1e-3 or 1/3)").format(option=option, token=token.strip()))
+        raise InputError(_("{option}: '{token}' is not a number (write e.g. 0.5, -2, 1e-3 or 1/3; at most {length} characters)").format(
+            option=option, token=shown(token), length=NUMBER_LENGTH))
     value, denominator = Fraction(match.group(1)), Fraction(match.group(2) or 1)
     if denominator == 0:
-        raise InputError(_("{option}: '{token}' divides by zero").format(option=option, token=token.strip()))
+        raise InputError(_("{option}: '{token}' divides by zero").format(option=option, token=shown(token)))
     value /= denominator
     if abs(value) > LIMIT:
-        raise InputError(_("{option}: '{token}' is too large; numbers must lie between -1e6 and 1e6").format(option=option, token=token.strip()))
+        raise InputError(_("{option}: '{token}' is too large; numbers must lie between -1e6 and 1e6").format(option=option, token=shown(token)))
+    if 0 < abs(value) < TINY:
+        raise InputError(_("{option}: '{token}' is too small; numbers other than 0 must be at least 1e-300 in size").format(option=option, token=shown(token)))
     return float(value)
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """Typed text as quoted in a message: stripped, and cut (with …) when longer than `limit`."""
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def parse_whole(text: str, option: str, low: int, high: int) -> int:
+    """A whole number from `low` to `high` written in ASCII digits (``--seed``, ``--precision``)."""
+    digits = text.strip()
+    if not (re.fullmatch("[0-9]{1,20}", digits) and low <= int(digits) <= high):
+        raise InputError(_("{option}: '{text}' is not a whole number from {low} to {high}").format(option=option, text=shown(text), low=low, high=high))
+    return int(digits)
 
 
 def parse_grid(text: str, option: str) -> list[list[float]]:
@@ -64,10 +87,13 @@ def parse_grid(text: str, option: str) -> list[list[float]]:
     if not text.strip():
         raise InputError(_("{option}: no value given (write e.g. 0.5,0.1,0.2)").format(option=option))
     rows = [row.split(",") for row in text.split(";")]
+    if len(rows) > MAX_SIZE or max(map(len, rows)) > MAX_SIZE or sum(map(len, rows)) > MAX_ENTRIES:
+        raise InputError(_("{option}: {rows}×{columns} entries is too large; inputs have at most {size} rows, {size} columns and {entries} entries").format(
+            option=option, rows=len(rows), columns=max(map(len, rows)), size=MAX_SIZE, entries=MAX_ENTRIES))
     for row in rows:
         for token in row:
             if not token.strip():
-                raise InputError(_("{option}: empty number in '{text}' (two commas or semicolons in a row?)").format(option=option, text=text))
+                raise InputError(_("{option}: empty number in '{text}' (two commas or semicolons in a row?)").format(option=option, text=shown(text)))
     return [[parse_number(token, option) for token in row] for row in rows]
 
 
@@ -79,12 +105,12 @@ def describe(spec: InputSpec, dims: dict[str, int]) -> str:
         low, high = _count_range(spec)
         return _("a vector of length {n} of whole numbers from {low} to {high}").format(n=size[spec.dims[0]], low=low, high=high) + _example(spec)
     if kind == "vector":
-        return _("a vector of length {n}").format(n=size[spec.dims[0]]) + _example(spec)
+        return _("a vector of length {n}").format(n=size[spec.dims[0]]) + _example(spec, sizes=dims)
     if kind == "text":
         return _("one line of text of at most {limit} characters").format(limit=TEXT_LIMIT) + _example(spec, quote='"')
     if kind == "matrix":
         rows, cols = (size[d] for d in spec.dims)
-        return _("a {rows}x{cols} matrix (rows split by ;)").format(rows=rows, cols=cols) + _example(spec, quote='"')
+        return _("a {rows}x{cols} matrix (rows split by ;)").format(rows=rows, cols=cols) + _example(spec, quote='"', sizes=dims)
     if kind == "class":
         n = size[spec.dims[0]]
         return _("a class index from 0 to {last} or {n} probabilities summing to 1").format(last=_last(n), n=n)
@@ -96,9 +122,22 @@ def describe(spec: InputSpec, dims: dict[str, int]) -> str:
     return _("one number") + _example(spec)
 
 
-def _example(spec: InputSpec, quote: str = "") -> str:
-    """' such as DEFAULT' (nothing for an optional input without a default)."""
-    return _(" such as {example}").format(example=f"{quote}{spec.default}{quote}") if spec.default else ""
+def _example(spec: InputSpec, quote: str = "", sizes: dict[str, int] | None = None) -> str:
+    """' such as DEFAULT', or an example of the expected sizes when they differ from the
+    default's (nothing for an optional input without a default, or a large size)."""
+    example = spec.default
+    expected = [sizes.get(dim) for dim in spec.dims] if sizes else []
+    if expected and None not in expected and expected != _default_sizes(spec):
+        rows, columns = (expected if len(expected) == 2 else [1, expected[0]])
+        entry = f"1/{columns}" if spec.domain == "probability" else "0.5"
+        example = ";".join([",".join([entry] * columns)] * rows) if rows * columns <= 12 else ""
+    return _(" such as {example}").format(example=f"{quote}{example}{quote}") if example else ""
+
+
+def _default_sizes(spec: InputSpec) -> list[int]:
+    """The sizes of the spec's default text ([n] for a vector, [rows, columns] for a matrix)."""
+    rows = [row.split(",") for row in spec.default.split(";")] if spec.default else [[]]
+    return [len(rows[0])] if spec.kind == "vector" else [len(rows), len(rows[0])]
 
 
 def _last(n: str) -> str:
@@ -113,7 +152,7 @@ def _count_range(spec: InputSpec) -> tuple[int, int]:
 def _shape_error(spec: InputSpec, text: str, dims: dict[str, int], found: str) -> InputError:
     return InputError(
         _("{option}: got {found} in '{text}'; expected {expected}").format(
-            option=spec.option, found=found, text=text, expected=describe(spec, dims)
+            option=spec.option, found=found, text=shown(text), expected=describe(spec, dims)
         )
     )
 
@@ -131,7 +170,7 @@ def read(spec: InputSpec, text: str, dims: dict[str, int]) -> object:
         return _read_text(spec, text)
     if spec.kind == "choice":
         if text.strip() not in spec.choices:
-            raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=text.strip(), expected=describe(spec, dims)))
+            raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=shown(text), expected=describe(spec, dims)))
         return text.strip()
     return _READERS[spec.kind](spec, parse_grid(text, spec.option), text, dims)
 
@@ -175,14 +214,14 @@ _READERS = {"scalar": _read_number, "count": _read_number, "matrix": _read_matri
 def _whole(spec: InputSpec, x: float, text: str) -> int:
     low, high = _count_range(spec)
     if x != int(x) or not low <= x <= high:
-        raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=text.strip(), expected=describe(spec, {})))
+        raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=shown(text), expected=describe(spec, {})))
     return int(x)
 
 
 def _class_index(spec: InputSpec, x: float, text: str, dims: dict[str, int]) -> int:
     n = dims.get(spec.dims[0])
     if x != int(x) or x < 0 or (n is not None and x >= n):
-        raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=text.strip(), expected=describe(spec, dims)))
+        raise InputError(_("{option}: '{token}' is not {expected}").format(option=spec.option, token=shown(text), expected=describe(spec, dims)))
     return int(x)
 
 
@@ -190,7 +229,7 @@ def _check_domain(spec: InputSpec, x: float, text: str) -> float:
     """Check one number against the domains real, positive and nonnegative."""
     bad = (spec.domain == "positive" and x <= 0) or (spec.domain == "nonnegative" and x < 0)
     if bad:
-        raise InputError(_("{option}: '{token}' must be {domain}").format(option=spec.option, token=text.strip(), domain=_(spec.domain)))
+        raise InputError(_("{option}: '{token}' must be {domain}").format(option=spec.option, token=shown(text), domain=_(spec.domain)))
     return x
 
 
@@ -203,7 +242,7 @@ def _check_vector_domain(spec: InputSpec, domain: str, values: list[float], text
     if any(x < 0 for x in values) or abs(total - 1) > PROBABILITY_TOLERANCE:
         raise InputError(
             _("{option}: '{text}' is not a probability vector; expected numbers >= 0 that sum to exactly 1 (these sum to {total:.10g}; write thirds as 1/3)").format(
-                option=spec.option, text=text.strip(), total=float(total)
+                option=spec.option, text=shown(text), total=float(total)
             )
         )
     return values
@@ -264,11 +303,18 @@ def resolve(info: LessonInfo, typed: dict[str, tuple[str, str]], seed: int | Non
 
 def as_text(value: object, option: str) -> str:
     """A value from a params file (number, string, list or list of lists) as input text."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, list)):
-        raise InputError(_("{option}: the params file gives {value!r}; expected a number, a string or a list").format(option=option, value=value))
     if isinstance(value, list):
         rows = value if value and all(isinstance(row, list) for row in value) else [value]
-        return ";".join(",".join(as_text(x, option) for x in row) for row in rows)
+        return ";".join(",".join(_scalar_text(x, option) for x in row) for row in rows)
+    return _scalar_text(value, option)
+
+
+def _scalar_text(value: object, option: str) -> str:
+    """One number or string of a params file as text; anything else (a list nested deeper
+    than a matrix, a table, true/false) is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InputError(_("{option}: the params file gives {value}; expected a number, a string, a list or a list of lists").format(
+            option=option, value=shown(repr(value))))
     return str(value)
 
 
@@ -280,9 +326,10 @@ def read_params(path: Path, info: LessonInfo) -> dict[str, str]:
         raise InputError(_("--params: cannot read '{path}': {reason}").format(path=path, reason=error.strerror)) from None
     try:
         data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         kind = "TOML" if path.suffix == ".toml" else "JSON"
-        raise InputError(_("--params: '{path}' is not valid {kind}: {reason}").format(path=path, kind=kind, reason=error)) from None
+        reason = _("nested too deeply") if isinstance(error, RecursionError) else shown(str(error), 200)
+        raise InputError(_("--params: '{path}' is not valid {kind}: {reason}").format(path=path, kind=kind, reason=reason)) from None
     if not isinstance(data, dict):
         raise InputError(_("--params: '{path}' must hold a table of inputs by name").format(path=path))
     specs = {key: spec for spec in info.inputs for key in (spec.name, spec.option[2:], spec.option[2:].replace("-", "_"))}

@@ -245,7 +245,7 @@ class Derivation:
         """
         import sympy as sp
 
-        bases = {indexed.base for indexed in formula.atoms(sp.Indexed)}
+        bases = {indexed.base for indexed in formula.atoms(sp.Indexed)} | formula.atoms(sp.IndexedBase)
         labels = {base.label for base in bases}
         used = bases | {s for s in formula.free_symbols if isinstance(s, sp.Symbol) and s not in labels}
         owners = set()

@@ -1,9 +1,8 @@
-"""Where output goes: the terminal (paged when taller than the screen) or a file.
+"""Where output goes on the terminal: paged when taller than the screen, plain when piped.
 
 Colors only on a terminal and never when NO_COLOR is set; the pager (``$PAGER``, else
 ``less -R``) only when stdout is a terminal, the output is taller than the screen and
-``--no-pager`` was not given. Files are written to a temporary file and renamed into
-place, so a failed run never leaves half a file.
+``--no-pager`` was not given. Files are written by `dlsteps.files`.
 """
 
 from __future__ import annotations
@@ -13,13 +12,9 @@ import os
 import shlex
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 from rich.console import Console, RenderableType
 
-from dlsteps.i18n import _
-from dlsteps.errors import InputError
 
 FILE_WIDTH = 100
 
@@ -45,10 +40,27 @@ def recorded(renderable: RenderableType, format: str, title: str) -> str:
     return console.export_svg(title=title) if format == "svg" else console.export_html(inline_styles=True)
 
 
+ASCII = str.maketrans({"✓": "ok", "⚠": "!", "⇒": "=>", "─": "-", "⋮": ":", "⋯": "...", "…": "...", "·": "*",
+                       "×": "x", "∞": "inf", "≤": "<=", "≥": ">=", "≠": "!=", "→": "->", "‖": "||", "Σ": "sum", "∂": "d",
+                       "η": "eta", "λ": "lambda", "δ": "delta", "σ": "sigma", "α": "alpha", "μ": "mu", "ŷ": "y^", "ℓ": "l"})
+"""ASCII for the symbols dlsteps itself writes, where the output cannot encode them."""
+
+
+def unicode_ok() -> bool:
+    """Whether stdout's encoding can show the Unicode that formulas and grids use."""
+    try:
+        "∑─⎛ᵢ✓".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def show(renderable: RenderableType | str, paging: bool = True) -> None:
     """Print to stdout, through the pager when stdout is a terminal and the output is tall.
 
-    Text (JSON, Markdown, LaTeX, SVG) is written exactly as it is.
+    Text (JSON, Markdown, LaTeX, SVG) is written exactly as it is. Where stdout cannot
+    encode Unicode, the symbols dlsteps writes become ASCII and other characters
+    (Korean titles) are escaped.
     """
     out = console()
     if isinstance(renderable, str):
@@ -57,6 +69,8 @@ def show(renderable: RenderableType | str, paging: bool = True) -> None:
         with out.capture() as captured:
             out.print(renderable)
         text = captured.get()
+    if not unicode_ok():
+        text = text.translate(ASCII)
     if paging and out.is_terminal and text.count("\n") >= out.height and page(text):
         return
     sys.stdout.write(text)
@@ -66,34 +80,7 @@ def page(text: str) -> bool:
     """Send `text` to ``$PAGER`` (default ``less -R``); False when no pager could start."""
     command = shlex.split(os.environ.get("PAGER") or "less -R")
     try:
-        subprocess.run(command, input=text, text=True, check=False)
+        subprocess.run(command, input=text, text=True, errors="backslashreplace", check=False)
     except OSError:
         return False
     return True
-
-
-def make_folder(folder: Path, option: str = "--output") -> None:
-    """Create `folder` if needed; its parent must exist (one clear error otherwise)."""
-    if not folder.parent.is_dir():
-        raise InputError(_("{option}: the folder '{folder}' does not exist (create it first, or choose another path)").format(option=option, folder=folder.parent))
-    try:
-        folder.mkdir(exist_ok=True)
-    except OSError as error:
-        raise InputError(_("{option}: cannot create '{folder}': {reason}").format(option=option, folder=folder, reason=error.strerror)) from None
-
-
-def write(path: Path, text: str, option: str = "--output") -> None:
-    """Write `text` to `path` atomically; a missing folder or unwritable path is an InputError."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(_("{option}: the folder '{folder}' does not exist (create it first, or choose another path)").format(option=option, folder=folder))
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError as error:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise InputError(_("{option}: cannot write '{path}': {reason}").format(option=option, path=path, reason=error.strerror)) from None

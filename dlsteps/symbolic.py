@@ -29,3 +29,25 @@ class Maximum(sp.Function):
     def _numpycode(self, printer) -> str:
         expr, index, lower, upper = (printer._print(arg) for arg in self.args)
         return f"{printer._module_format('numpy.amax')}([{expr} for {index} in range({lower}, {upper} + 1)], axis=0)"
+
+
+class Stacked(sp.Function):
+    """[a; b] at the given indices: arrays a and b (IndexedBase) joined along their last
+    axis, e.g. ``Stacked(c, s, k)`` is the k-th entry of [c; s] and ``Stacked(h, x, t, k)``
+    the entry (t, k) of the rows [h_t; x_t]. One expression for any sizes, evaluated with
+    NumPy's concatenate (a Piecewise on k would evaluate both arrays out of range)."""
+
+    def _latex(self, printer) -> str:
+        first, second, *indices = (printer._print(arg) for arg in self.args)
+        return rf"\begin{{bmatrix}} {first} \\ {second} \end{{bmatrix}}_{{{','.join(indices)}}}"
+
+    def _pretty(self, printer):
+        from dlsteps.printers.formulas import subscript
+
+        first, second, *indices = self.args
+        label = f"[{printer._print(first)}; {printer._print(second)}]"
+        return prettyForm(label + subscript([str(index) for index in indices]))
+
+    def _numpycode(self, printer) -> str:
+        first, second, *indices = (printer._print(arg) for arg in self.args)
+        return f"{printer._module_format('numpy.concatenate')}(({first}, {second}), axis=-1)[{', '.join(indices)}]"

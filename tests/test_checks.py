@@ -167,3 +167,43 @@ def test_a_recurrence_may_use_its_own_members_in_any_order():
     d["weights"].value, d["weights"].check = np.array([1.0, -1.0, 0.5]), []
     with pytest.raises(LessonError):
         check(d)
+
+
+def test_a_sharply_curved_loss_is_differenced_with_shorter_steps():
+    # Found by Hypothesis in the autoencoder: a weight of 3e5 downstream makes the loss
+    # curve on a scale far below the first step; a right gradient must still pass.
+    def loss(v):
+        return float(np.sin(3e5 * v[0]))
+
+    d = Derivation("demo", "Demo", "none")
+    d.given("x", x, np.array([0.1]))
+    d.section("Curved")
+    value = np.array([3e5 * np.cos(3e4)])
+    d.step("g", "Gradient", symbol=sp.IndexedBase("g"), index=(i,), formula=3e5 * sp.cos(3e5 * x[i]), value=value,
+           gradient=GradientCheck(loss, [0.1]), code="g = 3e5 * np.cos(3e5 * x)")
+    assert CHECK_FD in check(d).find("g").check
+    d.find("g").value, d.find("g").check = value * (1 + 1e-6), []
+    with pytest.raises(LessonError):
+        check(d)
+
+
+def test_stacked_arrays_pair_in_index_form_at_any_size():
+    # [c; s]_k and the rows [h_t; x_t]: one formula, evaluated by NumPy's concatenate.
+    from dlsteps.symbolic import Stacked
+
+    k, t = sp.Symbol("k", integer=True), sp.Symbol("t", integer=True)
+    for n in (2, 40):
+        d = Derivation("demo", "Demo", "none")
+        c = d.given("c", sp.IndexedBase("c"), np.arange(n, dtype=float))
+        h = d.given("h", sp.IndexedBase("h"), np.ones((3, n)))
+        x = d.given("x", sp.IndexedBase("x"), np.full((3, 2), 7.0))
+        d.section("Stacks")
+        step = d.step("z", "Stack", symbol=sp.IndexedBase("z"), index=(k,), formula=2 * Stacked(c.symbol, c.symbol, k),
+                      value=2 * np.concatenate([c.value, c.value]), code="z = 2 * np.concatenate((c, c))")
+        rows = d.step("Z", "Rows", symbol=sp.IndexedBase("Z"), index=(t, k), formula=Stacked(h.symbol, x.symbol, t, k),
+                      value=np.concatenate([h.value, x.value], axis=1), code="Z = np.concatenate((h, x), axis=1)")
+        check(d)
+        assert step.depends_on == ("c",) and rows.depends_on == ("h", "x")
+    rows.value, rows.check = rows.value + np.eye(3, n + 2), []
+    with pytest.raises(LessonError):
+        check(d)

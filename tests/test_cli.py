@@ -149,3 +149,42 @@ def test_no_arguments_shows_help():
 def test_list_rejects_an_unknown_format(cli):
     result = cli("list", "--format", "xml")
     assert result.exit_code == 2 and result.stderr == "dlsteps list: --format: 'xml' is not one of terminal, json\n"
+
+
+@pytest.mark.parametrize("args, option", [
+    (("softmax", "-p", "²"), "--precision"), (("kl", "--seed", "³"), "--seed"), (("export", "-o", "X", "-p", "²"), "--precision"),
+    (("softmax", "--seed", "9" * 5000), "--seed"), (("softmax", "-p", "9" * 5000), "--precision"),
+    (("softmax", "--logits", "1," + "9" * 5000), "--logits"), (("softmax", "--logits", "1,٣"), "--logits"),
+])
+def test_unicode_digits_and_huge_numbers_are_one_line_and_exit_2(cli, args, option):
+    # Hardening: '²' passed isdigit() and then failed int(); 5,000 digits passed Python's
+    # int-conversion limit. Both were tracebacks.
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and option in result.stderr and len(result.stderr) < 400
+
+
+@pytest.mark.parametrize("content, suffix", [
+    ('{"logits": ' + "[" * 100000 + "]" * 100000 + "}", ".json"), ("logits = " + "[" * 5000 + "]" * 5000, ".toml"),
+    ('{"logits": [1, ' + "9" * 5000 + "]}", ".json"), ('{"logits": [[[1, 2]]]}', ".json"), ('{"logits": {"a": 1}}', ".json"),
+])
+def test_hostile_params_files_are_one_line_and_exit_2(cli, tmp_path, content, suffix):
+    path = tmp_path / f"params{suffix}"
+    path.write_text(content)
+    result = cli("softmax", "--params", str(path))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "--" in result.stderr and len(result.stderr) < 400
+
+
+@pytest.mark.parametrize("environment", [{"PYTHONIOENCODING": "latin-1"}, {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}])
+@pytest.mark.parametrize("args", [("kl", "--no-pager"), ("list",), ("softmax", "--no-pager")])
+def test_output_that_cannot_encode_unicode_falls_back_to_ascii(environment, args):
+    # Hardening: PYTHONIOENCODING=latin-1 dlsteps kl raised KeyError: 'sum' (SymPy's pretty
+    # printer followed stdout's encoding), dlsteps list a UnicodeEncodeError on Korean.
+    env = {**os.environ, **environment}
+    result = subprocess.run([_installed("dlsteps"), *args], capture_output=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
+    text = result.stdout.decode("latin-1")
+    assert "Traceback" not in text and len(text) > 200
+    if args[0] == "kl":
+        assert "ok formula = NumPy" in text and "h_i" in text

@@ -206,7 +206,7 @@ def update(d: Derivation, param: Any, grad: Any, lr: Any, *, at: str = "", names
     """Step `id`: p' = p - η ∂L/∂p, element by element, for a parameter handle of any shape
     and its gradient step; `lr` is the learning-rate handle. Returns the new parameter."""
     unicode, latex = shown(d, param)
-    name = Names(d, {"new": (f"{plain(param)}_new", f"{unicode}′", f"{latex}'")}, names)
+    name = Names(d, {"new": (f"{plain(param)}_new", f"{unicode}′", f"{{{latex}}}'")}, names)
     index = ((i, j) if np.ndim(param.value) == 2 else (i,))[: np.ndim(param.value)]
     new = _array(name, "new", len(index))
     value = np.asarray(param.value, float) - lr.value * np.asarray(grad.value, float)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
-from sympy.printing.pretty.pretty_symbology import sub
+from sympy.printing.pretty.pretty_symbology import pretty_use_unicode, sub
 from sympy.printing.pretty.stringpict import prettyForm
 
 from dlsteps.model import Step
@@ -28,6 +28,9 @@ class _UnicodePrinter(PrettyPrinter):
         label = str(expr.base.label)
         label = self.names.get(label, str(self._print(expr.base.label)))
         return prettyForm(label + subscript([str(index).replace(" ", "") for index in expr.indices]))
+
+    def _print_IndexedBase(self, expr: sp.IndexedBase):
+        return self._print(expr.label)
 
     def _print_Symbol(self, expr: sp.Symbol, bold_name: bool = False):
         if expr.name in self.names:
@@ -52,17 +55,22 @@ class _UnicodePrinter(PrettyPrinter):
 def subscript(indices: list[str]) -> str:
     """Indices as Unicode subscripts (ᵢⱼ) where every character has one, else _i,j."""
     text = "".join(indices) if all(len(index) == 1 for index in indices) else ",".join(indices)
-    if all(sub.get(char) for char in text):
+    if pretty_use_unicode() and all(sub.get(char) for char in text):
         return "".join(sub[char] for char in text)
     return "_" + text
 
 
-def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False, width: int | None = None) -> str:
-    """`expr` as multi-line Unicode art; `keep_order` keeps terms as written (for numbers);
-    art wider than `width` columns is cut into slices stacked one under the other."""
-    settings = {"use_unicode": True, "wrap_line": width is not None, "num_columns": width}
+def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False, width: int | None = None, ascii: bool = False) -> str:
+    """`expr` as multi-line Unicode art (ASCII art with `ascii`, for a terminal that cannot
+    show Unicode); `keep_order` keeps terms as written (for numbers); art wider than
+    `width` columns is cut into slices stacked one under the other."""
+    settings = {"use_unicode": not ascii, "wrap_line": width is not None, "num_columns": width}
     shown = {"ell": "ℓ", **{key: pair[0] for key, pair in (names or {}).items()}}
-    return _UnicodePrinter({**settings, "order": "none"} if keep_order else settings, shown).doprint(expr)
+    previous = pretty_use_unicode(not ascii)  # SymPy's own default follows stdout's encoding; ours is the printer's
+    try:
+        return _UnicodePrinter({**settings, "order": "none"} if keep_order else settings, shown).doprint(expr)
+    finally:
+        pretty_use_unicode(previous)
 
 
 def latex(expr: sp.Basic, names: dict | None = None, keep_order: bool = False) -> str:
@@ -94,7 +102,7 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
     if step.formula is None or not (step.substitute or step.index) or np.size(step.value) == 0:
         return None
     position = {symbol: 0 for symbol in step.index}
-    if step.index and step.formula.has(sp.Piecewise) and np.shape(step.value)[0] > 1:
+    if step.recurrence and step.index and np.shape(step.value)[0] > 1:
         position[step.index[0]] = 1  # a recurrence: row 0 is its start, row 1 shows the rule
     sizes = {s: v for s, v in env.items() if isinstance(s, sp.Symbol) and isinstance(v, int)}
     expr = step.formula.subs({**sizes, **position}).doit()
@@ -107,8 +115,8 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
     for symbol in expr.free_symbols:
         if symbol in env and np.ndim(env[symbol]) == 0 and symbol not in sizes:
             mapping[symbol] = _number_symbol(env[symbol], number)
-    if not mapping or len(mapping) > MAX_NUMBERS:
-        return None
+    if not mapping or len(mapping) > MAX_NUMBERS or expr in mapping:
+        return None  # nothing to work out, too much to read, or a bare copy of one number
     with sp.evaluate(False):
         numbers = expr.xreplace(mapping)
     left = step.left.subs(position) if step.index else step.left

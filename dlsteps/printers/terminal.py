@@ -30,10 +30,11 @@ FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta",
 class TerminalPrinter(Printer):
     """Prints a Derivation as a Rich `Group`: title, inputs table, sections of steps.
 
-    `width` is the console width: grids are cut into as many columns as fit in it.
+    `width` is the console width: grids are cut into as many columns as fit in it;
+    `ascii` draws formulas as ASCII art, for a terminal that cannot show Unicode.
     """
 
-    default_settings = {**Printer.default_settings, "width": 80}
+    default_settings = {**Printer.default_settings, "width": 80, "ascii": False}
 
     def _print_Derivation(self, d: Derivation) -> RenderableType:
         self.begin(d)
@@ -52,7 +53,7 @@ class TerminalPrinter(Printer):
         return table
 
     def _print_InputValue(self, item: InputValue) -> tuple:
-        return (item.name, Text(unicode(item.symbol, self._names), FORMULA), shape_text(item.value),
+        return (item.name, Text(self.art(item.symbol), FORMULA), shape_text(item.value),
                 self.value(item.value, INPUT), Text(_(item.origin), "dim"))
 
     def _section(self, number: int, section: Section) -> RenderableType:
@@ -81,19 +82,19 @@ class TerminalPrinter(Printer):
         width = self.settings["width"] - 2
         lines: list[RenderableType] = []
         if step.formula is not None:
-            lines.append(Text(unicode(equation(step), self._names, width=width), FORMULA, no_wrap=True))
+            lines.append(Text(self.art(equation(step), width=width), FORMULA, no_wrap=True))
         else:
-            lines.append(Text(unicode(step.left, self._names), FORMULA))
+            lines.append(Text(self.art(step.left), FORMULA))
         numbers = worked(step, self._env, self.number)
         hidden = self.settings["hide_values"]
         if numbers is not None:
             left, expr, value = numbers
             result = Text("?" if hidden else self.number(value), RESULT)
             if step.index:
-                art = unicode(sp.Eq(left, expr, evaluate=False), self._names, keep_order=True, width=width - 12)
+                art = self.art(sp.Eq(left, expr, evaluate=False), keep_order=True, width=width - 12)
                 lines.append(_equals(Text(art, INPUT, no_wrap=True), Text("="), result, sign="  ⇒"))
             else:
-                art = unicode(expr, self._names, keep_order=True, width=width - 6)
+                art = self.art(expr, keep_order=True, width=width - 6)
                 lines.append(_equals(Text(art, INPUT, no_wrap=True)))
         if hidden:
             lines.append(_equals(Text("?", RESULT)))
@@ -107,6 +108,10 @@ class TerminalPrinter(Printer):
         if step.chart is not None and not hidden:
             lines.append(grids.chart(step.value, step.chart, self.settings["width"] - 4))
         return Group(*lines)
+
+    def art(self, expr: Any, **settings: Any) -> str:
+        """A formula as Unicode art, or ASCII art where the terminal cannot show Unicode."""
+        return unicode(expr, self._names, ascii=self.settings["ascii"], **settings)
 
     def value(self, value: Any, style: str) -> RenderableType:
         """A scalar or vector as one line of text, a matrix as a grid."""
