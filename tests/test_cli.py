@@ -188,3 +188,37 @@ def test_output_that_cannot_encode_unicode_falls_back_to_ascii(environment, args
     assert "Traceback" not in text and len(text) > 200
     if args[0] == "kl":
         assert "ok formula = NumPy" in text and "h_i" in text
+
+
+@pytest.mark.parametrize("args", [
+    ("kl", "--p", "1,1e-310", "--q", "0.2,0.8"),
+    ("softmax", "--logits", "10,0", "--target", "0.9999999,0"),
+    ("regularization", "--x", "1e6,0.1;0.1,1", "--y", "-1e6,1", "--w", "0,1", "--b", "-1e6", "--lr", "1e-15", "--steps", "1", "--lambda", "0"),
+])
+def test_inputs_that_used_to_exit_1_now_answer(cli, args):
+    # Hardening: valid inputs ended in "internal check failed". A subnormal probability is
+    # now refused (numbers other than 0 are at least 1e-300), a target that does not sum to
+    # exactly 1 too; the regularization case runs.
+    result = cli(*args, "--format", "json")
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        assert result.stderr.count("\n") == 1 and any(word in result.stderr for word in args if word.startswith("--"))
+
+
+def test_sizes_beyond_the_documented_limit_are_refused_at_once(cli):
+    import time
+
+    start = time.monotonic()
+    result = cli("softmax", "--logits", ",".join(["1"] * 5000))
+    assert result.exit_code == 2 and "at most 1000" in result.stderr and time.monotonic() - start < 5
+
+
+def test_a_missing_value_points_to_the_lessons_own_help():
+    result = subprocess.run([_installed("dlsteps"), "softmax", "--logits"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "dlsteps softmax --help" in result.stderr
+
+
+def test_the_example_in_a_shape_error_has_the_expected_length(cli):
+    # Hardening: a length-2 --q was told "such as 1/3,1/3,1/3".
+    result = cli("kl", "--p", "0.5,0.5", "--q", "0.2,0.3,0.5")
+    assert result.exit_code == 2 and "such as 1/2,1/2" in result.stderr
