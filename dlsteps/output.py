@@ -77,10 +77,14 @@ def show(renderable: RenderableType | str, paging: bool = True) -> None:
 
 
 def page(text: str) -> bool:
-    """Send `text` to ``$PAGER`` (default ``less -R``); False when no pager could start."""
+    """Send `text` to ``$PAGER`` (default ``less -R``); False when no pager could start.
+
+    As git does, ``less`` gets LESS=FRX unless the user set LESS: the text stays on the
+    screen after ``q`` (X), colors pass (R), and a screenful exits at once (F)."""
     command = shlex.split(os.environ.get("PAGER") or "less -R")
+    environment = {**os.environ, "LESS": os.environ.get("LESS", "FRX")}
     try:
-        subprocess.run(command, input=text, text=True, errors="backslashreplace", check=False)
+        subprocess.run(command, input=text, text=True, errors="backslashreplace", check=False, env=environment)
     except OSError:
         return False
     return True

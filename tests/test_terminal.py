@@ -61,3 +61,12 @@ def test_real_less_pages_and_quits():
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_the_pager_keeps_the_text_on_the_screen_like_git():
+    # less gets LESS=FRX (as git sets it) unless the user chose LESS: after q the
+    # derivation stays on the screen instead of vanishing with the alternate screen.
+    status, output = in_pty("kl", rows=24, PAGER="env")
+    assert status == 0 and "LESS=FRX" in output
+    status, output = in_pty("kl", rows=24, PAGER="env", LESS="-S")
+    assert status == 0 and "LESS=-S" in output
