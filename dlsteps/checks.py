@@ -10,7 +10,8 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from dlsteps.errors import LessonError
-from dlsteps.model import CHECK_CODE, CHECK_FD, CHECK_FD_KINK, CHECK_FORMULA, Derivation, GradientCheck, Step
+from dlsteps.i18n import _
+from dlsteps.model import CHECK_CODE, CHECK_FD, CHECK_FD_KINK, CHECK_FD_UNSETTLED, CHECK_FORMULA, Derivation, GradientCheck, Step
 from dlsteps.symbolic import Maximum
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -112,13 +113,13 @@ def _difference(check: GradientCheck, point: np.ndarray, position: tuple, h: flo
     return (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h), max(map(abs, values))
 
 
-def finite_differences(check: GradientCheck, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Fourth-order central differences for every entry k of x (steps times `scale`), and an
-    estimate of their error: the rounding of the loss values over h, plus the change when h
-    doubles."""
+def finite_differences(check: GradientCheck, scale: float = 1.0, steps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fourth-order central differences for every entry k of x (steps times `scale`, or the
+    given `steps`), and an estimate of their error: the rounding of the loss values over h,
+    plus the change when h doubles."""
     point = np.array(check.point, dtype=float)
     gradient, error = np.empty_like(point), np.empty_like(point)
-    for position, h in np.ndenumerate(_steps(point, scale)):
+    for position, h in np.ndenumerate(_steps(point, scale) if steps is None else steps):
         gradient[position], largest = _difference(check, point, position, h)
         doubled, _largest = _difference(check, point, position, 2 * h)
         scale = largest + abs(point[position] * gradient[position])
@@ -158,22 +159,60 @@ def pair(step: Step, env: dict) -> None:
 
 
 def check_gradient(step: Step) -> str:
-    """Compare a gradient with finite differences (shorter steps where the loss curves
-    sharply, see FD_SCALES); returns the check's code."""
+    """Compare a gradient with finite differences; returns the check's code. Where the
+    first step size fails, shorter ones are tried too (see FD_SCALES and `converged`).
+    Entries whose differences never settle (the loss changes faster than float64 can
+    follow, e.g. exploding gradients of 1e20) are not compared, and a note says so; an
+    entry whose differences settle on another value is a bug."""
     where = comparable(step.gradient)
     value = np.broadcast_to(np.asarray(step.value, dtype=float), where.shape)
     numeric, error = finite_differences(step.gradient)
-    for scale in FD_SCALES[1:]:
-        if agree(value[where], numeric[where], FD_RTOL, FD_ATOL + error[where]):
-            break
-        shorter, shorter_error = finite_differences(step.gradient, scale)
-        better = shorter_error < error  # entry by entry, the difference whose own error is smaller
-        numeric, error = np.where(better, shorter, numeric), np.where(better, shorter_error, error)
-    if not agree(value[where], numeric[where], FD_RTOL, FD_ATOL + error[where]):
+    if agree(value[where], numeric[where], FD_RTOL, FD_ATOL + error[where]):
+        return CHECK_FD if where.all() else CHECK_FD_KINK
+    results = [(numeric, error), *(finite_differences(step.gradient, scale) for scale in FD_SCALES[1:]),
+               finite_differences(step.gradient, steps=_gradient_steps(step))]
+    numeric, error = converged(results)
+    wrong = where & ~np.isclose(value, numeric, rtol=FD_RTOL, atol=FD_ATOL) & ~(np.abs(value - numeric) <= FD_ATOL + error)
+    unsettled = wrong & _unsettled(results)
+    if (wrong & ~unsettled).any():
         raise LessonError(
             f"step {step.id!r}: finite differences give {numeric.tolist()} but the gradient is {np.asarray(step.value).tolist()}"
         )
+    if unsettled.any():
+        entries = ", ".join(map(str, [tuple(map(int, p)) if len(p) > 1 else int(p[0]) for p in np.argwhere(unsettled)][:6]))
+        step.notes += (_("finite differences do not settle at entries {entries}: the loss changes there faster than float64 can follow, so those entries are checked by the formula and the code alone").format(entries=entries),)
+        return CHECK_FD_UNSETTLED
     return CHECK_FD if where.all() else CHECK_FD_KINK
+
+
+def _unsettled(results: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Entries whose differences disagree among the step sizes by more than 1%."""
+    values = np.array([numeric for numeric, _error in results])
+    spread = values.max(axis=0) - values.min(axis=0)
+    return spread > 1e-2 * np.abs(values).max(axis=0)
+
+
+def _gradient_steps(step: Step) -> np.ndarray:
+    """Steps short enough that the loss moves by about 1e-6 of its size along each entry,
+    judged by the gradient itself (for a loss that is steep far beyond its curvature scale)."""
+    point = np.array(step.gradient.point, dtype=float)
+    scale = 1.0 + abs(step.gradient.loss(point))
+    slope = np.abs(np.broadcast_to(np.asarray(step.value, dtype=float), point.shape))
+    with np.errstate(divide="ignore"):
+        steps = np.where(slope > 0, 1e-6 * scale / slope, np.inf)
+    return np.clip(steps, 1e-300, _steps(point, FD_SCALES[-1]))
+
+
+def converged(results: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """From differences taken with ever shorter steps, entry by entry the one with the
+    smallest error, where a step's error is at least its disagreement with the next shorter
+    step (a step too long for a sharp curve has not converged, however steady it looks)."""
+    numeric, error = results[-1]
+    for (longer, longer_error), (shorter, _shorter_error) in reversed(list(zip(results, results[1:]))):
+        revised = np.maximum(longer_error, np.abs(longer - shorter))
+        better = revised < error
+        numeric, error = np.where(better, longer, numeric), np.where(better, revised, error)
+    return numeric, error
 
 
 def check_step(step: Step, env: dict) -> None:

@@ -23,8 +23,9 @@ from dlsteps.errors import LessonError
 CHECK_FORMULA = "formula = NumPy"
 CHECK_FD = "finite differences"
 CHECK_FD_KINK = "finite differences (not across a kink)"
+CHECK_FD_UNSETTLED = "finite differences (where they settle)"
 CHECK_CODE = "code ran"
-CHECKS = (CHECK_FORMULA, CHECK_FD, CHECK_FD_KINK, CHECK_CODE)
+CHECKS = (CHECK_FORMULA, CHECK_FD, CHECK_FD_KINK, CHECK_FD_UNSETTLED, CHECK_CODE)
 """How a value was verified. Stored as these codes (JSON prints them as they are); the
 printers translate them for the reader."""
 

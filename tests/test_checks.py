@@ -207,3 +207,19 @@ def test_stacked_arrays_pair_in_index_form_at_any_size():
     rows.value, rows.check = rows.value + np.eye(3, n + 2), []
     with pytest.raises(LessonError):
         check(d)
+
+
+def test_differences_that_never_settle_are_reported_not_compared():
+    # An exploding gradient (a loss changing by 1e20 per unit) is beyond float64's
+    # differences at every step size: the entry is named in a note instead of failing a
+    # correct lesson; the badge says not every entry was compared.
+    from dlsteps.model import CHECK_FD_UNSETTLED
+
+    d = Derivation("demo", "Demo", "none")
+    d.given("x", x, np.array([0.5, 0.25]))
+    d.section("Steep")
+    loss = GradientCheck(lambda v: float(np.sin(1e20 * v[0]) + v[1] ** 2), [0.5, 0.25])
+    d.step("g", "Gradient", symbol=sp.IndexedBase("g"), index=(i,), formula=sp.Piecewise((1e20 * sp.cos(1e20 * x[i]), sp.Eq(i, 0)), (2 * x[i], True)),
+           value=np.array([1e20 * np.cos(1e20 * 0.5), 0.5]), gradient=loss, code="g = np.array([1e20 * np.cos(1e20 * x[0]), 2 * x[1]])")
+    assert CHECK_FD_UNSETTLED in check(d).find("g").check
+    assert "do not settle at entries 0" in " ".join(d.find("g").notes)
