@@ -218,11 +218,11 @@ def _usage_message(error: Exception, arguments: list[str]) -> str | None:
         return None
     context = getattr(error, "ctx", None)
     path = context.command_path if context is not None else "dlsteps"
-    if path == "dlsteps" and arguments[0] in {*catalogue.catalogue(), "list", "export"}:
+    if path == "dlsteps" and arguments[0] in {*catalogue.catalogue(), "list", "export", "progress"}:
         path = f"dlsteps {arguments[0]}"
     message = error.format_message()
     if message.startswith("No such command"):
         lessons = ", ".join(catalogue.catalogue())
-        return _("{path}: {message} Lessons: {lessons}; commands: list, export.").format(path=path, message=message, lessons=lessons)
+        return _("{path}: {message} Lessons: {lessons}; commands: list, export, quiz, progress.").format(path=path, message=message, lessons=lessons)
     return _("{path}: {message} (see '{path} --help')").format(path=path, message=message)
 

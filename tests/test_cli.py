@@ -131,7 +131,7 @@ def test_help_and_list_import_neither_sympy_nor_numpy():
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["lstm", "--x", "0.5"], "No such command 'lstm'"),
+    (["nosuch", "--x", "0.5"], "No such command 'nosuch'"),
     (["softmax", "--bogus", "1"], "No such option: --bogus"),
     (["softmax", "--logits"], "requires an argument"),
 ])
