@@ -22,7 +22,7 @@ from dlsteps.catalogue import InputSpec, LessonInfo
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 
-LIMIT, TINY = 1e6, 1e-300
+LIMIT, TINY = 1e6, Fraction(1, 10**300)
 TEXT_LIMIT = 1000
 MAX_SIZE, MAX_ENTRIES = 1000, 100_000
 """The most entries along one axis of an input, and in one input: larger inputs are
@@ -99,15 +99,19 @@ def parse_grid(text: str, option: str) -> list[list[float]]:
 
 def describe(spec: InputSpec, dims: dict[str, int]) -> str:
     """What an input expects, in words, e.g. 'a vector of length 3 such as 2,1,0.1'."""
-    size = {dim: str(dims.get(dim, dim)).replace("*", _("any")) for dim in spec.dims}
+    size = {dim: str(dims.get(dim, dim)) for dim in spec.dims}
     kind = spec.kind
     if kind == "vector" and ".." in spec.domain:
         low, high = _count_range(spec)
         return _("a vector of length {n} of whole numbers from {low} to {high}").format(n=size[spec.dims[0]], low=low, high=high) + _example(spec)
+    if kind == "vector" and spec.dims == ("*",):
+        return _("a vector of any length") + _example(spec)
     if kind == "vector":
         return _("a vector of length {n}").format(n=size[spec.dims[0]]) + _example(spec, sizes=dims)
     if kind == "text":
         return _("one line of text of at most {limit} characters").format(limit=TEXT_LIMIT) + _example(spec, quote='"')
+    if kind == "matrix" and "*" in spec.dims:
+        return _("a matrix (rows split by ;)") + _example(spec, quote='"')
     if kind == "matrix":
         rows, cols = (size[d] for d in spec.dims)
         return _("a {rows}x{cols} matrix (rows split by ;)").format(rows=rows, cols=cols) + _example(spec, quote='"', sizes=dims)

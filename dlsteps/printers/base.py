@@ -60,7 +60,9 @@ def shape_of(value: Any) -> tuple[int, ...]:
 
 
 def shape_text(value: Any) -> str:
-    """A shape in words: 'scalar', '3' or '3×2'."""
+    """A shape in words: 'scalar', '3', '3×2', or 'text' for words."""
+    if isinstance(value, str):
+        return "text"
     shape = shape_of(value)
     return "×".join(map(str, shape)) if shape else "scalar"
 

@@ -136,7 +136,8 @@ class LatexPrinter(DocumentPrinter):
         )
         table = (f"\\begin{{tabular}}{{llll}}\n\\toprule\n{_('input')} & {_('symbol')} & {_('shape')} & {_('from')} \\\\\n"
                  f"\\midrule\n{rows}\n\\bottomrule\n\\end{{tabular}}")
-        values = [block for item in inputs for block in self.blocks(self.math(item.symbol), item.value)]
+        values = [f"${self.math(item.symbol)}$: {escape(item.value)}" if isinstance(item.value, str) else "\n\n".join(self.blocks(self.math(item.symbol), item.value))
+                  for item in inputs]
         return "\n\n".join([table, *values])
 
     def table(self, header: list[str], rows: list[list[str]]) -> str:

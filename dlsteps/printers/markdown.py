@@ -41,9 +41,13 @@ class MarkdownPrinter(DocumentPrinter):
 
     def inputs(self, inputs: list[InputValue]) -> str:
         header = f"| {_('input')} | {_('symbol')} | {_('shape')} | {_('value')} | {_('from')} |\n|---|---|---|---|---|"
-        rows = [f"| {escape(item.name)} | ${self.math(item.symbol)}$ | {self.shape(item.value)} | ${self.value(item.value)}$ | {_(item.origin)} |"
+        rows = [f"| {escape(item.name)} | ${self.math(item.symbol)}$ | {self.shape(item.value)} | {self.cell(item.value)} | {_(item.origin)} |"
                 for item in inputs]
         return "\n".join([header, *rows])
+
+    def cell(self, value: Any) -> str:
+        """An input's value in a table cell: words escaped, numbers as math."""
+        return escape(value) if isinstance(value, str) else f"${self.value(value)}$"
 
     def table(self, header: list[str], rows: list[list[str]]) -> str:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -114,7 +114,9 @@ class TerminalPrinter(Printer):
         return unicode(expr, self._names, ascii=self.settings["ascii"], **settings)
 
     def value(self, value: Any, style: str) -> RenderableType:
-        """A scalar or vector as one line of text, a matrix as a grid."""
+        """Words as they are, a scalar or vector as one line of text, a matrix as a grid."""
+        if isinstance(value, str):
+            return Text(value, style)
         if np.ndim(value) == 0:
             return Text(self.number(value), style)
         if np.ndim(value) == 1:
