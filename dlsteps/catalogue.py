@@ -18,7 +18,7 @@ from types import ModuleType
 
 from dlsteps.i18n import _
 
-LESSON_PACKAGE = "dlsteps.lessons"
+LESSON_PACKAGE = "dlsteps._lessons"  # lessons/ ships here; dlsteps.lessons() is the API
 
 
 @dataclass(frozen=True)

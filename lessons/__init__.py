@@ -1,5 +1,5 @@
 """The lessons: one module per command, each with a literal META and a `derive` function.
 
-Shipped as ``dlsteps.lessons``. META is read by `dlsteps.catalogue` without importing the
+Shipped as ``dlsteps._lessons``. META is read by `dlsteps.catalogue` without importing the
 module, so listing lessons never imports SymPy or NumPy.
 """

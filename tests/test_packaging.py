@@ -1,4 +1,4 @@
-"""The wheel ships every package under dlsteps/ and the lessons as dlsteps.lessons (never a
+"""The wheel ships every package under dlsteps/ and the lessons as dlsteps._lessons (never a
 top-level `lessons`); installed from that wheel into a fresh virtual environment, every
 lesson runs.
 
@@ -55,7 +55,7 @@ def names(wheel):
 
 def test_wheel_holds_the_lessons_as_dlsteps_lessons(names):
     for info in catalogue.catalogue().values():
-        assert f"dlsteps/lessons/{info.module}.py" in names
+        assert f"dlsteps/_lessons/{info.module}.py" in names
     assert not [name for name in names if name.startswith("lessons/")]
     assert "dlsteps/printers/latex.py" in names and "dlsteps/symbolic.py" in names
 
@@ -106,8 +106,8 @@ def run_in(installed, args):
 
 
 def test_installed_dlsteps_comes_from_the_wheel(installed):
-    code = ("import json, dlsteps, dlsteps.blocks, dlsteps.lessons;"
-            "print(json.dumps([m.__file__ for m in (dlsteps, dlsteps.blocks, dlsteps.lessons)]))")
+    code = ("import json, dlsteps, dlsteps.blocks, dlsteps._lessons;"
+            "print(json.dumps([m.__file__ for m in (dlsteps, dlsteps.blocks, dlsteps._lessons)]))")
     result = run_in(installed, [installed["python"], "-c", code])
     assert result.returncode == 0, result.stderr[-2000:]
     venv = installed["dir"].resolve()

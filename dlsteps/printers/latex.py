@@ -41,7 +41,6 @@ _TEXT = {
     "θ": r"$\theta$", "π": r"$\pi$", "τ": r"$\tau$", "ω": r"$\omega$", "∇": r"$\nabla$", "√": r"$\surd$",
     "′": r"$'$", "″": r"$''$", "≈": r"$\approx$", "∈": r"$\in$", "⊙": r"$\odot$", "∑": r"$\sum$", "Π": r"$\Pi$",
     "ᵀ": r"$^T$", "⁻": r"$^-$", "₀": r"$_0$", "₁": r"$_1$", "₂": r"$_2$", "ₜ": r"$_t$", "ᵢ": r"$_i$", "ⱼ": r"$_j$",
-    "\u0302": r"\^{}",
 }
 _PARENTHESIS = re.compile(r"\s*\([^()]*\)")
 
@@ -60,7 +59,21 @@ def escape(text: str) -> str:
     (the document then loads kotex), the rest pdflatex cannot set (and a parenthesis
     holding it) left out."""
     text = _PARENTHESIS.sub(lambda m: m.group() if all(map(_settable, m.group())) else "", text)
-    return "".join(_TEXT.get(char, char if ord(char) < 256 or hangul(char) else "") for char in text)
+    return _ACCENTED.sub(_accent, text)
+
+
+_ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}
+_ACCENTED = re.compile("(.)([\u0302\u0304\u0303\u0307])|.", re.DOTALL)
+
+
+def _accent(match: re.Match) -> str:
+    """One character as LaTeX text; a letter with a combining accent (x̂, μ̄) as $\\hat{x}$."""
+    char, accent = match.group(1), match.group(2)
+    if accent is None:
+        char = match.group()
+        return _TEXT.get(char, char if ord(char) < 256 or hangul(char) else "")
+    inner = _TEXT.get(char, char).strip("$")
+    return f"$\\{_ACCENTS[accent]}{{{inner}}}$"
 
 
 def extra_packages(body: str) -> list[str]:

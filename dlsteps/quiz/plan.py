@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dlsteps.catalogue import LESSON_PACKAGE
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 
@@ -102,7 +103,7 @@ def lesson_version(module: str) -> str:
     from dlsteps import __version__
 
     digest = hashlib.sha256(__version__.encode())
-    lessons = Path(next(iter(importlib.util.find_spec("dlsteps.lessons").submodule_search_locations)))
+    lessons = Path(next(iter(importlib.util.find_spec(LESSON_PACKAGE).submodule_search_locations)))
     for path in [lessons / f"{module}.py", *_blocks_used(lessons / f"{module}.py")]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"
