@@ -93,6 +93,7 @@ class Step:
     chart: Chart | None = None
     recurrence: tuple[str, ...] = ()
     check: list[str] = field(default_factory=list)
+    derivation: Derivation | None = field(default=None, repr=False, compare=False)
 
     @property
     def left(self) -> Any:
@@ -100,6 +101,27 @@ class Step:
         if self.lhs is not None:
             return self.lhs
         return self.symbol[self.index] if self.index else self.symbol
+
+    @property
+    def latex(self) -> str | None:
+        """The step as LaTeX, ``left = formula`` (None for a step without a formula)."""
+        from dlsteps.printers.formulas import equation, latex
+
+        names = self.derivation.names if self.derivation is not None else {}
+        return None if self.formula is None else latex(equation(self), names)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the value: () for a number, (n,) for a vector, (n, m) for a matrix."""
+        import numpy as np
+
+        return tuple(np.shape(self.value))
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the step alone, as Markdown with $...$ math."""
+        from dlsteps.printers.markdown import MarkdownPrinter
+
+        return MarkdownPrinter().render_step(self.derivation, self.id)
 
 
 @dataclass
@@ -215,6 +237,7 @@ class Derivation:
             raise LessonError(f"step {id!r}: every step has a code line and the variable it sets")
         self._new_var(step.var, id)
         step.concept = step.concept or f"{self.lesson}.{id}"
+        step.derivation = self
         self.sections[-1].steps.append(step)
         if step.symbol is not None:
             self.bind(step.symbol, step.value, owner=id)
@@ -224,7 +247,11 @@ class Derivation:
     def recurrence(self) -> Iterator[None]:
         """Steps added inside form one recurrence: tables whose row t uses row t - 1 of
         themselves and of each other (weights and the gradients there). Their formulas may
-        use any member's symbol; their dependencies are inferred when the block closes."""
+        use any member's symbol; their dependencies are inferred when the block closes. A
+        recurrence opened inside another joins it."""
+        if self._group is not None:
+            yield
+            return
         self._group = []
         try:
             yield
@@ -274,6 +301,40 @@ class Derivation:
         raise LookupError(f"no step or input {id!r} in {self.lesson}; ids: {', '.join(self.ids())}")
 
     __getitem__ = find
+
+    def to_markdown(self, **settings: Any) -> str:
+        """The derivation as Markdown (settings as the printer's: precision, show_code)."""
+        from dlsteps.printers import markdown
+
+        return markdown.render(self, **settings)
+
+    def to_latex(self, **settings: Any) -> str:
+        """The derivation as a LaTeX document (``fragment=True``: the body alone)."""
+        from dlsteps.printers import latex
+
+        return latex.render(self, **settings)
+
+    def to_json(self) -> str:
+        """The derivation as JSON, the schema documented in README."""
+        from dlsteps.printers import json
+
+        return json.render(self)
+
+    def to_python(self) -> str:
+        """A standalone NumPy script that recomputes every value and asserts it."""
+        from dlsteps.printers import python
+
+        return python.render(self)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the whole derivation as Markdown with $...$ math."""
+        return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        """Jupyter (where HTML is preferred): the colored terminal view as an HTML page."""
+        from dlsteps import formats
+
+        return formats.as_text(self, "html")
 
     def _new_id(self, id: str) -> None:
         if id in self.ids():

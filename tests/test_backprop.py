@@ -398,3 +398,15 @@ def test_any_activation_text_exits_0_or_2(cli, text):
     assert result.exit_code in (0, 2), result.output
     if result.exit_code == 2:
         assert result.stderr.count("\n") == 1
+
+
+def test_backprop_reproduces_resnets_plain_scenario(run_json):
+    # The two lessons share the dense, activation and loss blocks and must agree: backprop
+    # with resnet's sizes, activation and loss gives resnet's plain forward values and dL/dw.
+    resnet, _ = run_json("resnet")
+    network, _ = run_json("backprop", "--sizes", "1,1,1,1", "--w1", "0.1", "--w2", "0.1", "--w3", "0.1", "--bias", "off",
+                          "--activation", "sigmoid", "--loss", "mse", "--x", "0.5", "--target", "0")
+    for layer in (1, 2, 3):
+        assert np.allclose(network[f"l{layer}.activation"], resnet[f"plain.l{layer}.activation"], rtol=1e-14)
+        assert np.allclose(network[f"l{layer}.dL_dW"], resnet[f"plain.l{layer}.dL_dW"], rtol=1e-12)
+    assert np.allclose(network["loss"], resnet["plain.loss"], rtol=1e-14)

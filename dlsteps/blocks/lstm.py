@@ -80,7 +80,7 @@ def suffixed(plain: str, unicode: str, latex: str, defaults: dict | None = None)
     out = {}
     for role, name in (defaults or NAMES).items():
         base = (name, name, name) if isinstance(name, str) else name
-        out[role] = (base[0] + plain, base[1] + unicode, rf"{{{base[2]}}}_{{{latex}}}")
+        out[role] = (base[0] + plain, base[1] + unicode, rf"{base[2]}{{}}^{{{latex}}}")  # {} keeps an accent's subscript apart
     return out
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 
 from dlsteps.model import Chart
@@ -46,6 +47,16 @@ def heat(x: float, scale: float) -> str:
     return f"black on rgb({red},{255 - level},{blue})"
 
 
+def right(text: str, width: int) -> str:
+    """`text` right-aligned in `width` terminal columns (a Hangul syllable takes two)."""
+    return " " * max(0, width - cell_len(text)) + text
+
+
+def left(text: str, width: int) -> str:
+    """`text` left-aligned in `width` terminal columns."""
+    return text + " " * max(0, width - cell_len(text))
+
+
 def grid(value: Any, number: Callable[[float], str], width: int, style: str, labels: tuple = ((), ()), shaded: bool = False) -> Text:
     """A vector or matrix as aligned text with row and column indices (or labels), in
     blocks of as many columns (at most COLUMNS) as fit `width`; large arrays summarized."""
@@ -63,12 +74,12 @@ def grid(value: Any, number: Callable[[float], str], width: int, style: str, lab
     for first in range(0, len(columns), fitting):
         part = columns[first:first + fitting]
         heads = ["⋯" if c is None else column_labels[c] if column_labels else str(c) for c in part]
-        widths = [max([len(head)] + [len(cells[r, c]) for r in rows if r is not None] if c is not None else [1]) for head, c in zip(heads, part)]
-        margin = max(map(len, names), default=-2) + 2
-        header = " " * margin + "   ".join(head.rjust(w) for head, w in zip(heads, widths))
-        out.append(f"{header}\n{'─' * len(header)}\n", "dim")
+        widths = [max([cell_len(head)] + [len(cells[r, c]) for r in rows if r is not None] if c is not None else [1]) for head, c in zip(heads, part)]
+        margin = max(map(cell_len, names), default=-2) + 2
+        header = " " * margin + "   ".join(right(head, w) for head, w in zip(heads, widths))
+        out.append(f"{header}\n{'─' * cell_len(header)}\n", "dim")
         for position, r in enumerate(rows):
-            out.append((names[position] if names else "").ljust(margin), "dim")
+            out.append(left(names[position] if names else "", margin), "dim")
             for index, (c, w) in enumerate(zip(part, widths)):
                 gap = "   " if index else ""
                 if r is None or c is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -66,12 +67,22 @@ _ACCENTS = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"
 _ACCENTED = re.compile("(.)([\u0302\u0304\u0303\u0307])|.", re.DOTALL)
 
 
+def _raised(char: str) -> str:
+    """A Unicode superscript or subscript letter or digit (ⁱ, ᵀ, ₀) as $^{i}$ or $_{0}$;
+    any other character pdflatex cannot set as nothing."""
+    base = unicodedata.normalize("NFKC", char)
+    if len(base) != 1 or not base.isascii() or not base.isalnum():
+        return ""
+    name = unicodedata.name(char, "")
+    return f"$_{{{base}}}$" if "SUBSCRIPT" in name else f"$^{{{base}}}$"
+
+
 def _accent(match: re.Match) -> str:
     """One character as LaTeX text; a letter with a combining accent (x̂, μ̄) as $\\hat{x}$."""
     char, accent = match.group(1), match.group(2)
     if accent is None:
         char = match.group()
-        return _TEXT.get(char, char if ord(char) < 256 or hangul(char) else "")
+        return _TEXT.get(char, char if ord(char) < 256 or hangul(char) else _raised(char))
     inner = _TEXT.get(char, char).strip("$")
     return f"$\\{_ACCENTS[accent]}{{{inner}}}$"
 
