@@ -158,7 +158,7 @@ def _updates(d: Derivation, h: dict, grads) -> None:
     lr, lam_, w = h["lr"].value, h["lam"].value, h["w"].value
     factor = 1 - 2 * lr * lam_
     d.step("decay", _("Weight-decay factor"), explanation=_("w - η(g + 2λw) = (1 - 2ηλ) w - η g: L2 multiplies every weight by the same factor κ each step."),
-                   symbol=d.name(kappa, "κ", r"\kappa"), formula=1 - 2 * eta * lam, value=factor, code="kappa = 1 - 2 * lr * lam",
+                   symbol=d.name(kappa, "κ", r"\kappa"), formula=sp.Add(1, -2 * eta * lam, evaluate=False), value=factor, code="kappa = 1 - 2 * lr * lam",
                    substitute=True, notes=decay_notes(factor, lam_))
     rule = rules(lr, lam_)
     linear.update(d, h["w"], grads.w, rule["l2"], id="update_l2", title=_("L2 update"), var="w_l2", lhs=sp.Symbol("w'_j"))

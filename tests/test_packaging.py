@@ -76,7 +76,7 @@ def test_wheel_holds_every_package_and_module_of_the_tree(source, names):
     missing = [
         lesson.relative_to(source).as_posix()
         for lesson in lessons
-        if "dlsteps/" + lesson.relative_to(source).as_posix() not in names
+        if "dlsteps/_" + lesson.relative_to(source).as_posix() not in names
     ]
     assert not missing, f"lessons left out of the wheel: {missing}"
     top_level = {name.split("/")[0] for name in names}

@@ -132,7 +132,7 @@ def cross_entropy(d: Derivation, sm: Softmax, target: Any, *, at: str = "", name
     values = logits - sm.shift.value - np.log(sm.sum.value)
     d.step(f"{at}log_softmax", _("Log-probabilities"),
            explanation=_("log y_k = o_k - m - log S, computed without taking log of a probability, so it is exact even where y_k underflows to 0."),
-           symbol=log_y, index=(k,), lhs=sp.log(sm.probs.symbol[k]), formula=o[k] - m - sp.log(S), value=values,
+           symbol=log_y, index=(k,), lhs=sp.log(sm.probs.symbol[k]), formula=sp.Add(o[k], -m, -sp.log(S), evaluate=False), value=values,
            code=f"{log_y} = {sm.logits.var} - {m} - np.log({S})", concept="softmax_ce.log_softmax")
     targets = np.asarray(target.value, dtype=float)
     hot = np.flatnonzero(targets == 1)
@@ -184,6 +184,6 @@ def gradient(d: Derivation, sm: Softmax, target: Any, loss: Step, *, at: str = "
     targets = np.asarray(target.value, dtype=float)
     return d.step(f"{at}gradient", _("Simplify: prediction minus target"),
                   explanation=_("Σ_k -t_k(δ_kj - y_j) = -t_j + y_j · Σ_k t_k = y_j - t_j, because the target sums to 1."),
-                  symbol=name.array("dL_do"), lhs=sp.Derivative(loss.symbol, o[j]), index=(j,), formula=y[j] - t[j],
+                  symbol=name.array("dL_do"), lhs=sp.Derivative(loss.symbol, o[j]), index=(j,), formula=sp.Add(y[j], -t[j], evaluate=False),
                   value=sm.probs.value - targets, code=f"{var} = {sm.probs.var} - {target.var}", concept="softmax_ce.gradient",
                   gradient=loss_check(sm, targets))

@@ -11,14 +11,26 @@ from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_use_unicode, sub
 from sympy.printing.pretty.stringpict import prettyForm
 
 from dlsteps.model import Step
 
+def written(terms: sp.Add) -> bool:
+    """Whether a sum was built unevaluated, in the order the lesson wrote it (its terms
+    differ from SymPy's canonical order); such a sum is printed as written."""
+    with sp.evaluate(True):
+        return terms.args != sp.Add(*terms.args).args
+
+
 class _UnicodePrinter(PrettyPrinter):
-    """SymPy's pretty printer with o[i] written o_i, max for Max, and display names."""
+    """SymPy's pretty printer with o[i] written o_i, max for Max, display names, and sums
+    the lesson wrote unevaluated kept in its order."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        return list(expr.args) if isinstance(expr, sp.Add) and written(expr) else super()._as_ordered_terms(expr, order)
 
     def __init__(self, settings: dict, names: dict[str, str]) -> None:
         super().__init__(settings)
@@ -52,11 +64,16 @@ class _UnicodePrinter(PrettyPrinter):
         return self._print_Function(expr, func_name="min")
 
 
+def _sub(char: str) -> str | None:
+    """The Unicode subscript of a character: SymPy's table, plus ⱼ (U+2C7C), which it lacks."""
+    return sub.get(char) or {"j": "ⱼ"}.get(char)
+
+
 def subscript(indices: list[str]) -> str:
     """Indices as Unicode subscripts (ᵢⱼ) where every character has one, else _i,j."""
     text = "".join(indices) if all(len(index) == 1 for index in indices) else ",".join(indices)
-    if pretty_use_unicode() and all(sub.get(char) for char in text):
-        return "".join(sub[char] for char in text)
+    if pretty_use_unicode() and all(_sub(char) for char in text):
+        return "".join(_sub(char) for char in text)
     return "_" + text
 
 
@@ -73,11 +90,18 @@ def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False,
         pretty_use_unicode(previous)
 
 
+class _LatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer, with sums the lesson wrote unevaluated kept in its order."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        return list(expr.args) if isinstance(expr, sp.Add) and written(expr) else super()._as_ordered_terms(expr, order)
+
+
 def latex(expr: sp.Basic, names: dict | None = None, keep_order: bool = False) -> str:
-    """`expr` as LaTeX math (without dollar signs); `keep_order` keeps terms as written."""
+    """`expr` as LaTeX math (without dollar signs); `keep_order` keeps terms as stored (for numbers)."""
     symbols = {symbol: names[symbol.name][1] for symbol in expr.atoms(sp.Symbol) if symbol.name in (names or {})}
     settings = {"order": "none", "mul_symbol": "dot"} if keep_order else {}
-    return sp.latex(expr, symbol_names=symbols, diff_operator=r"\partial", **settings)
+    return _LatexPrinter({"symbol_names": symbols, "diff_operator": r"\partial", **settings}).doprint(expr)
 
 
 def equation(step: Step) -> sp.Basic:
@@ -105,7 +129,7 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
     if step.recurrence and step.index and np.shape(step.value)[0] > 1:
         position[step.index[0]] = 1  # a recurrence: row 0 is its start, row 1 shows the rule
     sizes = {s: v for s, v in env.items() if isinstance(s, sp.Symbol) and isinstance(v, int)}
-    expr = step.formula.subs({**sizes, **position}).doit()
+    expr = _branch(step.formula.subs({**sizes, **position}).doit(), env)
     mapping: dict = {}
     for atom in expr.atoms(sp.Indexed):
         if atom.base not in env or not all(index.is_Integer for index in atom.indices):
@@ -115,12 +139,67 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
     for symbol in expr.free_symbols:
         if symbol in env and np.ndim(env[symbol]) == 0 and symbol not in sizes:
             mapping[symbol] = _number_symbol(env[symbol], number)
-    if not mapping or len(mapping) > MAX_NUMBERS or expr in mapping:
-        return None  # nothing to work out, too much to read, or a bare copy of one number
+    if not mapping or expr in mapping:
+        return None  # nothing to work out, or a bare copy of one number
+    if len(mapping) > MAX_NUMBERS and not isinstance(expr, sp.Add):
+        return None  # too much to read
     with sp.evaluate(False):
-        numbers = expr.xreplace(mapping)
+        numbers = elided(expr.xreplace(mapping))
     left = step.left.subs(position) if step.index else step.left
     return left, numbers, float(np.asarray(step.value)[tuple(position[symbol] for symbol in step.index)])
+
+
+def _branch(expr: sp.Basic, env: dict) -> sp.Basic:
+    """Every Piecewise replaced by the branch its conditions choose at the user's numbers,
+    so a worked element reads 0.36⋅log(0.36), not a case table with 'for 0.36 = 0'."""
+    def choose(piecewise: sp.Piecewise) -> sp.Basic:
+        for branch, condition in piecewise.args:
+            with sp.evaluate(True):
+                chosen = bool(_at_numbers(condition, env))
+            if chosen:
+                return branch
+        return piecewise
+
+    try:
+        with sp.evaluate(False):
+            return expr.replace(lambda e: isinstance(e, sp.Piecewise), choose)
+    except (TypeError, ValueError, IndexError, KeyError):
+        return expr
+
+
+def _at_numbers(expr: sp.Basic, env: dict) -> sp.Basic:
+    """`expr` with every bound scalar and array entry replaced by its number."""
+    values = {atom: sp.Float(float(np.asarray(env[atom.base])[tuple(int(x) for x in atom.indices)]))
+              for atom in expr.atoms(sp.Indexed)}
+    values |= {symbol: sp.Float(float(env[symbol])) for symbol in expr.free_symbols
+               if symbol in env and np.ndim(env[symbol]) == 0 and not isinstance(env[symbol], str)}
+    return expr.xreplace(values)
+
+
+MAX_TERMS = 6
+"""A sum of more terms is written with its first three and last two around an ellipsis."""
+
+
+def elided(expr: sp.Basic) -> sp.Basic:
+    """A long sum of numbers as ``a + b + c + … + y + z``: its middle is left out (the
+    step's value is still the whole sum), so a line never has to break inside a number."""
+    if not isinstance(expr, sp.Add) or len(expr.args) <= MAX_TERMS:
+        return expr
+    terms = expr.args
+    return sp.Add(*terms[:3], sp.Symbol("…"), *terms[-2:], evaluate=False)
+
+
+def faithful(numbers: sp.Basic, value: float, number: Callable[[float], str]) -> bool:
+    """Whether the shown (rounded) numbers, worked out, give the shown value: if not, the
+    printers write ≈ rather than =, so a learner redoing the sum is not misled."""
+    if any(symbol.name == "…" for symbol in numbers.free_symbols):
+        return True
+    try:
+        plain = {symbol: sp.Float(symbol.name.strip("()")) for symbol in numbers.free_symbols}
+        result = float(numbers.xreplace(plain).doit().evalf())
+    except (TypeError, ValueError, AttributeError):
+        return True
+    return number(result) == number(value)
 
 
 def _number_symbol(value: float, number: Callable[[float], str]) -> sp.Symbol:

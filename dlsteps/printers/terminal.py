@@ -22,7 +22,7 @@ from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Section, Step
 from dlsteps.printers import grids
 from dlsteps.printers.base import Printer, label_of, shape_text
-from dlsteps.printers.formulas import equation, unicode, worked
+from dlsteps.printers.formulas import equation, faithful, unicode, worked
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
 
@@ -87,19 +87,23 @@ class TerminalPrinter(Printer):
             lines.append(Text(self.art(step.left), FORMULA))
         numbers = worked(step, self._env, self.number)
         hidden = self.settings["hide_values"]
+        rounded = numbers is not None and not faithful(numbers[1], numbers[2], self.number)
         if numbers is not None:
             left, expr, value = numbers
             result = Text("?" if hidden else self.number(value), RESULT)
             if step.index:
                 art = self.art(sp.Eq(left, expr, evaluate=False), keep_order=True, width=width - 12)
-                lines.append(_equals(Text(art, INPUT, no_wrap=True), Text("="), result, sign="  ⇒"))
+                lines.append(_equals(Text(art, INPUT, no_wrap=True), Text("≈" if rounded else "="), result, sign="  ⇒"))
             else:
                 art = self.art(expr, keep_order=True, width=width - 6)
                 lines.append(_equals(Text(art, INPUT, no_wrap=True)))
+        sign = "  ≈" if rounded and not step.index else "  ="
         if hidden:
             lines.append(_equals(Text("?", RESULT)))
         elif np.ndim(step.value) == 0:
-            lines.append(_equals(Text(self.number(step.value), RESULT)))
+            lines.append(_equals(Text(self.number(step.value), RESULT), sign=sign))
+        elif np.ndim(step.value) == 1 and self.fits(step.value):
+            lines.append(_equals(self.value(step.value, RESULT), Text(f"({shape_text(step.value)})", "dim")))
         else:
             shaded = step.display == "heatmap"
             lines.append(_equals(self.grid(step.value, RESULT, step.labels, shaded), Text(f"({shape_text(step.value)})", "dim")))
@@ -108,6 +112,10 @@ class TerminalPrinter(Printer):
         if step.chart is not None and not hidden:
             lines.append(grids.chart(step.value, step.chart, self.settings["width"] - 4))
         return Group(*lines)
+
+    def fits(self, vector: Any) -> bool:
+        """Whether a vector fits on one line as [a, b, c] (else it is shown as a grid)."""
+        return len(vector) <= grids.MAX_COLUMNS and sum(len(self.number(x)) + 2 for x in vector) < self.settings["width"] - 16
 
     def art(self, expr: Any, **settings: Any) -> str:
         """A formula as Unicode art, or ASCII art where the terminal cannot show Unicode."""

@@ -128,7 +128,10 @@ def grade(text: str, expected: Any, tolerance: Tolerance, others: tuple = ()) ->
 
 
 def rounded(value: Any, precision: int) -> Any:
-    """`value` rounded to `precision` significant digits, as the printers show it."""
+    """`value` rounded to `precision` significant digits, as the printers show it (whole
+    numbers, such as indices, as they are)."""
+    if np.issubdtype(np.asarray(value).dtype, np.integer):
+        return value
     if np.ndim(value) == 0:
         number = float(value)
         return number if not math.isfinite(number) else float(f"{number:.{precision}g}")
@@ -144,7 +147,9 @@ def evaluate_with(derivation: Any, step: Any, replaced: dict[str, Any]) -> np.nd
         return None
     env = dict(derivation.env)
     for id, value in replaced.items():
-        env[derivation.find(id).symbol] = np.asarray(value, dtype=float) if np.ndim(value) else float(value)
+        original = derivation.find(id).value
+        kind = int if np.issubdtype(np.asarray(original).dtype, np.integer) else float  # indices stay whole numbers
+        env[derivation.find(id).symbol] = np.asarray(value, dtype=kind) if np.ndim(value) else kind(value)
     with np.errstate(all="ignore"):
         return np.asarray(evaluate(step, env), dtype=float)
 
@@ -155,7 +160,7 @@ def shown_reference(derivation: Any, step: Any, precision: int) -> np.ndarray | 
                 if _numeric(derivation.find(id).value)}
     try:
         return evaluate_with(derivation, step, replaced)
-    except (ArithmeticError, TypeError, ValueError):
+    except (ArithmeticError, TypeError, ValueError, IndexError):
         return None
 
 
