@@ -9,6 +9,7 @@ only when that lesson runs (`load`).
 from __future__ import annotations
 
 import ast
+import re
 import importlib
 import importlib.util
 from dataclasses import dataclass
@@ -77,9 +78,21 @@ def lessons_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+_META = re.compile(r"^META = (\{.*?^\})", re.MULTILINE | re.DOTALL)
+
+
 def read_meta(path: Path) -> dict:
-    """The literal ``META`` dictionary at the top level of the module at `path`."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    """The literal ``META`` dictionary at the top level of the module at `path`: only its
+    own lines are parsed (from ``META = {`` to the first ``}`` at the start of a line),
+    not the whole module; a module written otherwise is parsed whole."""
+    text = path.read_text(encoding="utf-8")
+    found = _META.search(text)
+    if found:
+        try:
+            return ast.literal_eval(found.group(1))
+        except (ValueError, SyntaxError):
+            pass
+    tree = ast.parse(text, filename=str(path))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(target, ast.Name) and target.id == "META" for target in node.targets
