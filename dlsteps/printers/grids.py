@@ -69,7 +69,8 @@ def grid(value: Any, number: Callable[[float], str], width: int, style: str, lab
     scale = float(finite.max()) if finite.size else 0.0
     names = [] if np.ndim(value) == 1 else [("⋮" if r is None else row_labels[r] if row_labels else str(r)) for r in rows]
     widest = max(len(cell) for cell in cells.values())
-    fitting = max(1, min(COLUMNS, (width - MARGIN) // (widest + 3)))
+    label_width = max(map(cell_len, names), default=0)
+    fitting = max(1, min(COLUMNS, (width - MARGIN - label_width) // (widest + 3)))
     out = Text()
     for first in range(0, len(columns), fitting):
         part = columns[first:first + fitting]

@@ -25,6 +25,7 @@ from dlsteps.printers.base import Printer, label_of, shape_text
 from dlsteps.printers.formulas import equation, faithful, unicode, worked
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
+INPUT_COLUMNS = 44  # the inputs table's name, symbol, shape and origin columns beside a value
 
 
 class TerminalPrinter(Printer):
@@ -54,7 +55,7 @@ class TerminalPrinter(Printer):
 
     def _print_InputValue(self, item: InputValue) -> tuple:
         return (item.name, Text(self.art(item.symbol), FORMULA), shape_text(item.value),
-                self.value(item.value, INPUT), Text(_(item.origin), "dim"))
+                self.value(item.value, INPUT, self.settings["width"] - INPUT_COLUMNS + grids.MARGIN), Text(_(item.origin), "dim"))
 
     def _section(self, number: int, section: Section) -> RenderableType:
         parts: list[RenderableType] = [Text(""), Rule(f"{number}. {section.title}", align="left", style="bold blue")]
@@ -121,19 +122,20 @@ class TerminalPrinter(Printer):
         """A formula as Unicode art, or ASCII art where the terminal cannot show Unicode."""
         return unicode(expr, self._names, ascii=self.settings["ascii"], **settings)
 
-    def value(self, value: Any, style: str) -> RenderableType:
-        """Words as they are, a scalar or vector as one line of text, a matrix as a grid."""
+    def value(self, value: Any, style: str, width: int | None = None) -> RenderableType:
+        """Words as they are, a scalar or vector as one line of text, a matrix as a grid
+        (`width` columns wide at most: less in the inputs table)."""
         if isinstance(value, str):
             return Text(value, style)
         if np.ndim(value) == 0:
             return Text(self.number(value), style)
         if np.ndim(value) == 1:
             return Text("[" + ", ".join(map(self.number, value)) + "]", style)
-        return self.grid(value, style)
+        return self.grid(value, style, width=width)
 
-    def grid(self, value: Any, style: str, labels: tuple = ((), ()), shaded: bool = False) -> Text:
+    def grid(self, value: Any, style: str, labels: tuple = ((), ()), shaded: bool = False, width: int | None = None) -> Text:
         """A vector or matrix as an aligned grid that fits the width (see `grids.grid`)."""
-        return grids.grid(value, self.number, self.settings["width"], style, labels, shaded)
+        return grids.grid(value, self.number, width or self.settings["width"], style, labels, shaded)
 
 
 def _equals(*cells: RenderableType, sign: str = "  =") -> Table:
