@@ -51,3 +51,24 @@ class Stacked(sp.Function):
     def _numpycode(self, printer) -> str:
         first, second, *indices = (printer._print(arg) for arg in self.args)
         return f"{printer._module_format('numpy.concatenate')}(({first}, {second}), axis=-1)[{', '.join(indices)}]"
+
+
+class Argmax(sp.Function):
+    """argmax over index = lower .. upper of expr (the first index of the largest, as
+    np.argmax and torch.argmax); stays unevaluated, evaluates over whole index arrays."""
+
+    nargs = 4
+
+    def _latex(self, printer) -> str:
+        expr, index = self.args[:2]
+        return rf"\operatorname{{argmax}}_{{{printer._print(index)}}} {printer._print(expr)}"
+
+    def _pretty(self, printer):
+        from dlsteps.printers.formulas import subscript
+
+        expr, index = self.args[:2]
+        return prettyForm(*printer._print(expr).left("argmax" + subscript([str(index)]) + " "))
+
+    def _numpycode(self, printer) -> str:
+        expr, index, lower, upper = (printer._print(arg) for arg in self.args)
+        return f"{printer._module_format('numpy.argmax')}([{expr} for {index} in range({lower}, {upper} + 1)], axis=0)"

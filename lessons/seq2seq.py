@@ -38,13 +38,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import sympy as sp
-from sympy.printing.pretty.stringpict import prettyForm
 
 from dlsteps.blocks import activations, lstm
 from dlsteps.blocks.symbols import T, j, k, size, t, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, GradientCheck
+from dlsteps.symbolic import Argmax
 
 MAX_WORDS, MAX_SIZE = 64, 16
 """The most words in --source or --target (each word is a time step of an LSTM), and the
@@ -123,27 +123,6 @@ META = {
         "c0": {"shape": "vector *", "default": "", "optional": True, "help": "the encoder's initial cell state C_(-1), H numbers (zeros unless given)"},
     },
 }
-
-
-class Argmax(sp.Function):
-    """argmax over index = lower .. upper of expr (the first index of the largest, as
-    np.argmax and torch.argmax); stays unevaluated, evaluates over whole index arrays."""
-
-    nargs = 4
-
-    def _latex(self, printer) -> str:
-        expr, index = self.args[:2]
-        return rf"\operatorname{{argmax}}_{{{printer._print(index)}}} {printer._print(expr)}"
-
-    def _pretty(self, printer):
-        from dlsteps.printers.formulas import subscript
-
-        expr, index = self.args[:2]
-        return prettyForm(*printer._print(expr).left("argmax" + subscript([str(index)]) + " "))
-
-    def _numpycode(self, printer) -> str:
-        expr, index, lower, upper = (printer._print(arg) for arg in self.args)
-        return f"{printer._module_format('numpy.argmax')}([{expr} for {index} in range({lower}, {upper} + 1)], axis=0)"
 
 
 # ---- the whole model in NumPy: values and the checks of the whole loss ------------------------

@@ -40,7 +40,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 from dlsteps.blocks.symbols import Names, i, j, l, size, total
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, GradientCheck, Step
-from dlsteps.symbolic import Maximum
+from dlsteps.symbolic import Argmax, Maximum
 
 a, b, u, v, w = sp.symbols("a b u v w", integer=True, nonnegative=True)
 """Kernel offsets a, b; pooling-window offsets or pooled cells u, v; a flat window index w."""
@@ -139,24 +139,6 @@ class Covered(ZeroOutside):
 
     def _pretty(self, printer):
         return printer._print(self.args[0])
-
-
-class FirstArgmax(sp.Function):
-    """The first index = lower .. upper at which expr is largest (NumPy's argmax); unevaluated."""
-
-    nargs = 4
-
-    def _latex(self, printer) -> str:
-        expr, index = self.args[:2]
-        return rf"\operatorname{{argmax}}_{{{printer._print(index)}}} {printer._print(expr)}"
-
-    def _pretty(self, printer):
-        expr, index = self.args[:2]
-        return prettyForm(*printer._print(expr).left(f"argmax_{index} "))
-
-    def _numpycode(self, printer) -> str:
-        expr, index, lower, upper = (printer._print(arg) for arg in self.args)
-        return f"{printer._module_format('numpy.argmax')}([{expr} for {index} in range({lower}, {upper} + 1)], axis=0)"
 
 
 # ----------------------------------------------------------------------------- NumPy
@@ -337,7 +319,7 @@ def pool(d: Derivation, Y: Any, window_size: Any, side: Any, *, at: str = "", na
                concept="convolution.max_pool", display="heatmap", notes=_tie_note(cells))
     first = d.step(f"{at}first_max{suffix}", _("Where each maximum sits"),
                    explanation=_("w = u q + v numbers the window's entries row by row; r is the first w holding the maximum. Max pooling's gradient goes there only."),
-                   symbol=name.array("r"), index=(i, j), formula=FirstArgmax(Y.symbol[i * q + Quotient(w, q), j * q + Remainder(w, q)], w, 0, q ** 2 - 1),
+                   symbol=name.array("r"), index=(i, j), formula=Argmax(Y.symbol[i * q + Quotient(w, q), j * q + Remainder(w, q)], w, 0, q ** 2 - 1),
                    value=cells.argmax(axis=-1), var=name.plain("r"), code=f"{name.plain('r')} = windows({Y.var}, {window_size.var}).argmax(axis=-1)",
                    concept="convolution.first_max")
     A = d.step(f"{at}avg_pool{suffix}", _("Average pooling"), explanation=_("The mean of each q × q window."),
