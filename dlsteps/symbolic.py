@@ -72,3 +72,51 @@ class Argmax(sp.Function):
     def _numpycode(self, printer) -> str:
         expr, index, lower, upper = (printer._print(arg) for arg in self.args)
         return f"{printer._module_format('numpy.argmax')}([{expr} for {index} in range({lower}, {upper} + 1)], axis=0)"
+
+
+class Quotient(sp.Function):
+    """⌊x / q⌋ for whole numbers (SymPy's floor would evaluate to a float in NumPy)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, q):
+        if x.is_Integer and q.is_Integer:
+            return sp.Integer(int(x) // int(q))
+        return None
+
+    def _latex(self, printer) -> str:
+        return rf"\left\lfloor {printer._print(self.args[0])} / {printer._print(self.args[1])} \right\rfloor"
+
+    def _sympystr(self, printer) -> str:
+        return f"⌊{printer._print(self.args[0])}/{printer._print(self.args[1])}⌋"
+
+    def _pretty(self, printer):
+        return prettyForm(f"⌊{sp.sstr(self.args[0])}/{sp.sstr(self.args[1])}⌋")
+
+    def _numpycode(self, printer) -> str:
+        return f"(({printer._print(self.args[0])}) // ({printer._print(self.args[1])}))"
+
+
+class Remainder(sp.Function):
+    """x mod q for whole numbers."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, q):
+        if x.is_Integer and q.is_Integer:
+            return sp.Integer(int(x) % int(q))
+        return None
+
+    def _latex(self, printer) -> str:
+        return rf"\left({printer._print(self.args[0])} \bmod {printer._print(self.args[1])}\right)"
+
+    def _sympystr(self, printer) -> str:
+        return f"({printer._print(self.args[0])}%{printer._print(self.args[1])})"
+
+    def _pretty(self, printer):
+        return prettyForm(f"({sp.sstr(self.args[0])} mod {sp.sstr(self.args[1])})")
+
+    def _numpycode(self, printer) -> str:
+        return f"(({printer._print(self.args[0])}) % ({printer._print(self.args[1])}))"

@@ -24,13 +24,12 @@ blocks (same concepts) with a time index t added.
 
 import numpy as np
 import sympy as sp
-from sympy.printing.pretty.stringpict import prettyForm
 
 from dlsteps.blocks.symbols import D, H, T, i, j, k, l, n, size, t, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 from dlsteps.model import Chart, Derivation, GradientCheck
-from dlsteps.symbolic import Maximum
+from dlsteps.symbolic import Maximum, Quotient, Remainder
 
 META = {
     "title": "Recurrent neural network and backpropagation through time",
@@ -60,54 +59,6 @@ ALIASES = {"U": "W_xh", "W": "W_hh", "V": "W_hy"}
 OPTIONS = {"U": "--u", "W": "--w", "V": "--v", "W_xh": "--w-xh", "W_hh": "--w-hh", "W_hy": "--w-hy"}
 p = sp.Symbol("p", integer=True, nonnegative=True)
 """The flat entry index of a per-step matrix stored as a row."""
-
-
-class Row(sp.Function):
-    """⌊p / m⌋: the row of flat entry p of a matrix with m columns stored row by row."""
-
-    nargs = 2
-
-    @classmethod
-    def eval(cls, flat, columns):
-        if flat.is_Integer and columns.is_Integer:
-            return sp.Integer(int(flat) // int(columns))
-        return None
-
-    def _sympystr(self, printer) -> str:
-        return f"⌊{printer._print(self.args[0])}/{printer._print(self.args[1])}⌋"
-
-    def _pretty(self, printer):
-        return prettyForm(f"⌊{sp.sstr(self.args[0])}/{sp.sstr(self.args[1])}⌋")
-
-    def _latex(self, printer) -> str:
-        return rf"\lfloor {printer._print(self.args[0])} / {printer._print(self.args[1])} \rfloor"
-
-    def _numpycode(self, printer) -> str:
-        return f"(({printer._print(self.args[0])}) // ({printer._print(self.args[1])}))"
-
-
-class Col(sp.Function):
-    """p mod m: the column of flat entry p of a matrix with m columns stored row by row."""
-
-    nargs = 2
-
-    @classmethod
-    def eval(cls, flat, columns):
-        if flat.is_Integer and columns.is_Integer:
-            return sp.Integer(int(flat) % int(columns))
-        return None
-
-    def _sympystr(self, printer) -> str:
-        return f"{printer._print(self.args[0])}%{printer._print(self.args[1])}"
-
-    def _pretty(self, printer):
-        return prettyForm(f"{sp.sstr(self.args[0])} mod {sp.sstr(self.args[1])}")
-
-    def _latex(self, printer) -> str:
-        return rf"{printer._print(self.args[0])} \bmod {printer._print(self.args[1])}"
-
-    def _numpycode(self, printer) -> str:
-        return f"(({printer._print(self.args[0])}) % ({printer._print(self.args[1])}))"
 
 
 # ----------------------------------------------------------------------------- NumPy
@@ -374,7 +325,7 @@ def _per_step(d: Derivation, id: str, title: str, weight, left, right, columns, 
     G = d.name(sp.IndexedBase(f"G_{label}"), f"G_{label}", f"G^{{{label}}}")
     rows, cols = np.shape(weight.value)
     return d.step(id, title, explanation=explanation, symbol=G, index=(t, p),
-                  formula=left[t, Row(p, columns)] * right[t, Col(p, columns)], value=value, code=code,
+                  formula=left[t, Quotient(p, columns)] * right[t, Remainder(p, columns)], value=value, code=code,
                   labels=(tuple(f"t={r}" for r in range(len(value))), tuple(f"{label}{a},{b}" for a in range(rows) for b in range(cols))),
                   concept="rnn.per_step_terms", gradient=check)
 
@@ -502,7 +453,7 @@ def _jacobians(d: Derivation, h: dict, v: dict, s: dict) -> None:
     labels = (tuple(f"t={r}" for r in range(steps)), tuple(f"({a},{b})" for a in range(hidden) for b in range(hidden)))
     J = d.step("jacobian", _("Jacobian of each step"),
                explanation=_("∂h_t,i/∂h_(t-1),j = (1 - h_t,i²) W_ij: row t holds that H × H matrix row by row, column p = entry (⌊p/H⌋, p mod H)."),
-               symbol=d.name(sp.IndexedBase("J"), "J", "J"), index=(t, p), formula=prime[t, Row(p, H)] * W[Row(p, H), Col(p, H)],
+               symbol=d.name(sp.IndexedBase("J"), "J", "J"), index=(t, p), formula=prime[t, Quotient(p, H)] * W[Quotient(p, H), Remainder(p, H)],
                value=v["J"], labels=labels, code="J = (dh_da[:, :, None] * W[None, :, :]).reshape(len(h), -1)", concept="rnn.jacobian")
     P = d.name(sp.IndexedBase("P"), "P", "P")
     d.step("jacobian_product", _("Running product: ∂h_t/∂h_init"),
@@ -510,7 +461,7 @@ def _jacobians(d: Derivation, h: dict, v: dict, s: dict) -> None:
            symbol=P, index=(t, p), value=v["P"], labels=labels, depends_on=("jacobian",), concept="rnn.jacobian_product",
            code=("P = np.zeros_like(J)\nrunning = np.eye(len(W))\nfor step in range(len(J)):\n"
                  "    running = J[step].reshape(W.shape) @ running\n    P[step] = running.ravel()"))
-    rule = total(J.symbol[t, H * Row(p, H) + j] * P[t - 1, H * j + Col(p, H)], j, H)
+    rule = total(J.symbol[t, H * Quotient(p, H) + j] * P[t - 1, H * j + Remainder(p, H)], j, H)
     d.step("product_check", _("Check: P_t = J_t P_(t-1)"), explanation=_("Row 0 is J_0; row t ≥ 1 is the matrix product of J_t with the row before."),
            lhs=P[t, p], index=(t, p), formula=sp.Piecewise((J.symbol[t, p], sp.Eq(t, 0)), (rule, True)), value=v["P"], var="P_check", labels=labels,
            code=("P_check = np.array([(J[s].reshape(W.shape) @ (P[s - 1].reshape(W.shape) if s else np.eye(len(W)))).ravel()\n"

@@ -40,7 +40,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 from dlsteps.blocks.symbols import Names, i, j, l, size, total
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, GradientCheck, Step
-from dlsteps.symbolic import Argmax, Maximum
+from dlsteps.symbolic import Argmax, Maximum, Quotient, Remainder
 
 a, b, u, v, w = sp.symbols("a b u v w", integer=True, nonnegative=True)
 """Kernel offsets a, b; pooling-window offsets or pooled cells u, v; a flat window index w."""
@@ -80,54 +80,6 @@ class ZeroOutside(sp.Function):
         inside = f"((0 <= ({rows})) & (({rows}) < {n}) & (0 <= ({cols})) & (({cols}) < {n}))"
         lookup = f"{printer._print(entry.base)}[{clip}({rows}, 0, {n} - 1), {clip}({cols}, 0, {n} - 1)]"
         return f"{printer._module_format('numpy.where')}({inside}, {lookup}, 0.0)"
-
-
-class Quotient(sp.Function):
-    """⌊x / q⌋ for whole numbers (SymPy's floor would evaluate to a float in NumPy)."""
-
-    nargs = 2
-
-    @classmethod
-    def eval(cls, x, q):
-        if x.is_Integer and q.is_Integer:
-            return sp.Integer(int(x) // int(q))
-        return None
-
-    def _latex(self, printer) -> str:
-        return rf"\left\lfloor {printer._print(self.args[0])} / {printer._print(self.args[1])} \right\rfloor"
-
-    def _sympystr(self, printer) -> str:
-        return f"⌊{printer._print(self.args[0])}/{printer._print(self.args[1])}⌋"
-
-    def _pretty(self, printer):
-        return prettyForm(f"⌊{sp.sstr(self.args[0])}/{sp.sstr(self.args[1])}⌋")
-
-    def _numpycode(self, printer) -> str:
-        return f"(({printer._print(self.args[0])}) // ({printer._print(self.args[1])}))"
-
-
-class Remainder(sp.Function):
-    """x mod q for whole numbers."""
-
-    nargs = 2
-
-    @classmethod
-    def eval(cls, x, q):
-        if x.is_Integer and q.is_Integer:
-            return sp.Integer(int(x) % int(q))
-        return None
-
-    def _latex(self, printer) -> str:
-        return rf"\left({printer._print(self.args[0])} \bmod {printer._print(self.args[1])}\right)"
-
-    def _sympystr(self, printer) -> str:
-        return f"({printer._print(self.args[0])}%{printer._print(self.args[1])})"
-
-    def _pretty(self, printer):
-        return prettyForm(f"({sp.sstr(self.args[0])} mod {sp.sstr(self.args[1])})")
-
-    def _numpycode(self, printer) -> str:
-        return f"(({printer._print(self.args[0])}) % ({printer._print(self.args[1])}))"
 
 
 class Covered(ZeroOutside):
