@@ -1,8 +1,11 @@
-"""SymPy helpers for lessons: index-form operations SymPy lacks, generic in the size.
+"""SymPy helpers for lessons and blocks: index-form operations SymPy lacks, generic in the size.
 
-`Maximum(o[k], k, 0, n - 1)` is max over k of o_k as one expression, however large n
-is (``sp.Max(o[0], ..., o[n-1])`` would grow with n and compare its arguments pairwise).
-It prints as ``max_k o_k`` and evaluates with NumPy over whole index arrays.
+- `Maximum(o[k], k, 0, n - 1)`: max over k of o_k as one expression, however large n is
+  (``sp.Max(o[0], ..., o[n-1])`` would grow with n and compare its arguments pairwise);
+  printed ``max_k o_k``, evaluated with NumPy over whole index arrays. `Argmax` likewise.
+- `Stacked(a, b, *indices)`: the entry of [a; b] (arrays joined along their last axis).
+- `Quotient(x, q)`, `Remainder(x, q)`: ⌊x/q⌋ and x mod q of whole numbers (a flat index
+  split into row and column), which stay whole numbers in NumPy.
 """
 
 from __future__ import annotations
