@@ -122,8 +122,9 @@ def finite_differences(check: GradientCheck, scale: float = 1.0, steps: np.ndarr
     for position, h in np.ndenumerate(_steps(point, scale) if steps is None else steps):
         gradient[position], largest = _difference(check, point, position, h)
         doubled, _largest = _difference(check, point, position, 2 * h)
-        scale = largest + abs(point[position] * gradient[position])
-        error[position] = 20 * np.finfo(float).eps * scale / h + abs(doubled - gradient[position])
+        with np.errstate(over="ignore", invalid="ignore"):
+            scale = largest + abs(point[position] * gradient[position])
+            error[position] = 20 * np.finfo(float).eps * scale / h + abs(doubled - gradient[position])
     return gradient, error
 
 
