@@ -40,7 +40,7 @@ class _ArrayPrinter(NumPyPrinter):
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> str:
         first, second = (self._print(arg) for arg in expr.args)
-        return f"{self._module_format('numpy.equal')}({first}, {second}) * 1.0"
+        return f"({self._module_format('numpy.equal')}({first}, {second}) * 1.0)"  # parenthesized: -δ is -(δ)
 
 
 _PRINTER = _ArrayPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "user_functions": {}})

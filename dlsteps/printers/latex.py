@@ -41,6 +41,7 @@ _TEXT = {
     "σ": r"$\sigma$", "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$", "ε": r"$\varepsilon$", "μ": r"$\mu$",
     "θ": r"$\theta$", "π": r"$\pi$", "τ": r"$\tau$", "ω": r"$\omega$", "∇": r"$\nabla$", "√": r"$\surd$",
     "′": r"$'$", "″": r"$''$", "≈": r"$\approx$", "∈": r"$\in$", "⊙": r"$\odot$", "∑": r"$\sum$", "Π": r"$\Pi$",
+    "φ": r"$\varphi$", "½": r"$\frac{1}{2}$", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "⌊": r"$\lfloor$", "⌋": r"$\rfloor$",
     "ᵀ": r"$^T$", "⁻": r"$^-$", "₀": r"$_0$", "₁": r"$_1$", "₂": r"$_2$", "ₜ": r"$_t$", "ᵢ": r"$_i$", "ⱼ": r"$_j$",
 }
 _PARENTHESIS = re.compile(r"\s*\([^()]*\)")
