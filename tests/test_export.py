@@ -77,3 +77,19 @@ def test_readme_shows_a_rendered_example():
     svg = README.parent / "docs" / "softmax.svg"
     assert "docs/softmax.svg" in README.read_text()
     assert ET.parse(svg).getroot().tag.endswith("svg") and "Softmax" in svg.read_text()
+
+
+def test_the_readme_examples_run():
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from dlsteps.cli import app
+
+    block = README.read_text(encoding="utf-8").split("Examples:\n\n```sh\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line.split("  #")[0].split("&&")[0]) for line in block.splitlines() if line.startswith("dlsteps ")]
+    assert len(commands) >= 8
+    for words in commands:
+        words = [w for w in words if w not in ("-o", "softmax.py")] if "-o" in words else words
+        result = CliRunner().invoke(app, [*words[1:], "--no-pager"])
+        assert result.exit_code == 0, (words, result.output[-2000:])
