@@ -23,6 +23,7 @@ from dlsteps.catalogue import LessonInfo
 from dlsteps.i18n import _
 from dlsteps.errors import InputError, LessonError
 from dlsteps.inputs import describe, parse_whole, read_params
+from dlsteps.marking import commands as check_commands
 from dlsteps.quiz import commands as quiz_commands
 
 
@@ -72,6 +73,9 @@ def _common_options(
     precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17); JSON always has full float64."), rich_help_panel=_("Output")),
     code: bool = typer.Option(False, "--code", help=_("Show the NumPy line behind each value."), rich_help_panel=_("Output")),
     fragment: bool = typer.Option(False, "--fragment", help=_("With --format latex: the body alone, to paste into your own document."), rich_help_panel=_("Output")),
+    worksheet: bool = typer.Option(False, "--worksheet", help=_("With --format markdown or latex: a worksheet, the values blank (the inputs and seed at the top)."), rich_help_panel=_("Worksheets")),
+    answer_key: bool = typer.Option(False, "--answer-key", help=_("With --format markdown or latex: the worksheet's answer key, every value filled in."), rich_help_panel=_("Worksheets")),
+    blanks: str | None = typer.Option(None, "--blanks", help=_("With --worksheet: values (hide the numbers only, the default) or formulas (hide the formulas too)."), rich_help_panel=_("Worksheets")),
     no_pager: bool = typer.Option(False, "--no-pager", help=_("Never page, even when the output is taller than the screen."), rich_help_panel=_("Output")),
     seed: str | None = typer.Option(None, "--seed", help=_("Draw the inputs you did not type at random, reproducibly."), rich_help_panel=_("Inputs")),
     params: Path | None = typer.Option(None, "--params", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
@@ -120,6 +124,7 @@ def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
         if options["fragment"] and options["format"] != "latex":
             raise InputError(_("--fragment: only with --format latex"))
         precision = parse_whole(options["precision"], "--precision", 1, 17)
+        _check_worksheet(options)
         seed = None if options["seed"] is None else parse_whole(options["seed"], "--seed", 0, 2**32 - 1)
         derivation = engine.run(info.name, _typed_inputs(info, options), seed)
         _emit(derivation, options, precision)
@@ -135,21 +140,53 @@ def _check_format(value: str, formats: tuple[str, ...]) -> None:
         raise InputError(_("--format: '{value}' is not one of {formats}").format(value=value, formats=", ".join(formats)))
 
 
+def _check_worksheet(options: dict[str, Any]) -> None:
+    """--worksheet and --answer-key: one of them, in Markdown or LaTeX; --blanks only with a worksheet."""
+    from dlsteps.formats import SHEET_FORMATS
+
+    sheet = "--worksheet" if options["worksheet"] else "--answer-key" if options["answer_key"] else None
+    if options["worksheet"] and options["answer_key"]:
+        raise InputError(_("--worksheet and --answer-key: choose one (dlsteps export --worksheet writes both)"))
+    if sheet is not None and options["format"] not in SHEET_FORMATS:
+        raise InputError(_("{option}: only with --format markdown or --format latex (not {format})").format(option=sheet, format=options["format"]))
+    if options["blanks"] is not None:
+        _check_blanks(options["blanks"])
+        if sheet is None:
+            raise InputError(_("--blanks: only with --worksheet"))
+
+
+def _check_blanks(value: str) -> None:
+    if value not in ("values", "formulas"):
+        raise InputError(_("--blanks: '{value}' is not one of values, formulas").format(value=value))
+
+
 def _emit(derivation, options: dict[str, Any], precision: int) -> None:
     """Show the derivation on the terminal (paged) or write it in the chosen format."""
-    from dlsteps import files, formats, output
+    from dlsteps import formats, output
     from dlsteps.printers import terminal
 
     paging = not options["no_pager"]
+    if options["worksheet"] or options["answer_key"]:
+        text = formats.as_sheet(derivation, options["format"], options["answer_key"], options["blanks"] or "values",
+                                precision, options["code"], options["fragment"])
+        _write(text, options["output"], paging)
+        return
     if options["format"] == "terminal" and options["output"] is None:
         view = terminal.render(derivation, precision=precision, show_code=options["code"], width=output.console().width, ascii=not output.unicode_ok())
         output.show(view, paging=paging)
         return
     text = formats.as_text(derivation, options["format"], precision, options["code"], options["fragment"])
-    if options["output"] is None:
+    _write(text, options["output"], paging)
+
+
+def _write(text: str, path: Path | None, paging: bool) -> None:
+    """Text to the screen (paged), or to the file `path`."""
+    from dlsteps import files, output
+
+    if path is None:
         output.show(text, paging=paging)
     else:
-        files.write(options["output"], text)
+        files.write(path, text)
 
 
 @app.command("export", rich_help_panel=_("Commands"))
@@ -159,13 +196,14 @@ def export_booklet(
     output: Path = typer.Option(..., "--output", "-o", help=_("The folder to write into (created if missing).")),
     precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17).")),
     force: bool = typer.Option(False, "--force", help=_("Replace files the folder already holds.")),
+    worksheet: bool = typer.Option(False, "--worksheet", help=_("Worksheets and their answer keys instead of a booklet: one per seed, and an index."), rich_help_panel=_("Worksheets")),
+    seeds: str | None = typer.Option(None, "--seeds", help=_("With --worksheet: one variant per seed, e.g. 1-30 or 1,4,9-12 (default: one at the default inputs)."), rich_help_panel=_("Worksheets")),
+    blanks: str | None = typer.Option(None, "--blanks", help=_("With --worksheet: values (hide the numbers only, the default) or formulas (hide the formulas too)."), rich_help_panel=_("Worksheets")),
 ) -> None:
-    """Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes."""
-    from dlsteps import export
-
+    """Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes;
+    or worksheets with keys, one per student: dlsteps export softmax --worksheet --seeds 1-30 -o sheets."""
     try:
-        _check_format(format, BOOKLET_FORMATS)
-        written = export.booklet(lessons or [], format, output, parse_whole(precision, "--precision", 1, 17), force)
+        written = _export(lessons or [], format, output, precision, force, worksheet, seeds, blanks)
     except InputError as error:
         _fail("export", str(error))
     except LessonError as error:
@@ -173,6 +211,22 @@ def export_booklet(
         raise typer.Exit(1) from None
     for path in written:
         typer.echo(str(path))
+
+
+def _export(lessons: list[str], format: str, output: Path, precision: str, force: bool,
+            worksheet: bool, seeds: str | None, blanks: str | None) -> list[Path]:
+    """The booklet, or with `worksheet` the sheets and keys; returns the files written."""
+    from dlsteps import export
+
+    _check_format(format, BOOKLET_FORMATS)
+    digits = parse_whole(precision, "--precision", 1, 17)
+    if not worksheet:
+        if seeds is not None or blanks is not None:
+            raise InputError(_("{option}: only with --worksheet").format(option="--seeds" if seeds is not None else "--blanks"))
+        return export.booklet(lessons, format, output, digits, force)
+    if blanks is not None:
+        _check_blanks(blanks)
+    return export.worksheets(lessons, format, output, export.parse_seeds(seeds), blanks or "values", digits, force)
 
 
 def _fail(command: str, message: str) -> None:
@@ -189,6 +243,7 @@ def _register_lessons() -> None:
 
 _register_lessons()
 quiz_commands.register(app)
+check_commands.register(app)
 
 
 def main() -> int:
@@ -218,11 +273,11 @@ def _usage_message(error: Exception, arguments: list[str]) -> str | None:
         return None
     context = getattr(error, "ctx", None)
     path = context.command_path if context is not None else "dlsteps"
-    if path == "dlsteps" and arguments[0] in {*catalogue.catalogue(), "list", "export", "progress"}:
+    if path == "dlsteps" and arguments[0] in {*catalogue.catalogue(), "list", "export", "progress", "check"}:
         path = f"dlsteps {arguments[0]}"
     message = error.format_message()
     if message.startswith("No such command"):
         lessons = ", ".join(catalogue.catalogue())
-        return _("{path}: {message} Lessons: {lessons}; commands: list, export, quiz, progress.").format(path=path, message=message, lessons=lessons)
+        return _("{path}: {message} Lessons: {lessons}; commands: list, export, quiz, check, progress.").format(path=path, message=message, lessons=lessons)
     return _("{path}: {message} (see '{path} --help')").format(path=path, message=message)
 

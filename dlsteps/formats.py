@@ -1,7 +1,8 @@
 """Every output format, declared in one place, and a derivation rendered as text in any of them.
 
 The command line offers `FORMATS` for lessons, `BOOKLET_FORMATS` for `dlsteps export` and
-`LIST_FORMATS` for `dlsteps list`; `as_text` serves ``-o FILE`` and pipes for every format. Importing this module is cheap
+`LIST_FORMATS` for `dlsteps list`; `as_text` serves ``-o FILE`` and pipes for every format,
+`as_sheet` worksheets and answer keys. Importing this module is cheap
 (the printers, and with them SymPy and NumPy, load only when something is rendered).
 """
 
@@ -19,6 +20,8 @@ FORMATS = {
     "html": "a page of the terminal view",
 }
 BOOKLET_FORMATS = ("markdown", "latex")
+SHEET_FORMATS = ("markdown", "latex")
+"""The formats of worksheets and answer keys (--worksheet, --answer-key)."""
 LIST_FORMATS = ("terminal", "json")
 
 
@@ -40,3 +43,12 @@ def as_text(derivation: Any, format: str, precision: int = 4, show_code: bool = 
     if format == "terminal":
         return output.plain_text(view)
     return output.recorded(view, format, title=f"dlsteps {derivation.lesson}")
+
+
+def as_sheet(derivation: Any, format: str, key: bool = False, blanks: str = "values", precision: int = 4,
+             show_code: bool = False, fragment: bool = False) -> str:
+    """The worksheet of `derivation` (its answer key with `key`) in `format` (SHEET_FORMATS)."""
+    from dlsteps import worksheets
+
+    settings = {"precision": precision, "show_code": show_code, **({"fragment": fragment} if format == "latex" else {})}
+    return worksheets.render(derivation, format, key=key, blanks=blanks, **settings)

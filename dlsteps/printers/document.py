@@ -24,8 +24,7 @@ class DocumentPrinter(Printer):
 
     def _print_Derivation(self, d: Derivation) -> str:
         self.begin(d)
-        blocks = [self.heading(0, d.title), self.paragraph(_("Follows {lecture}.").format(lecture=d.lecture)),
-                  self.heading(1, _("Inputs")), self.inputs(d.inputs)]
+        blocks = self.preface(d)
         for number, section in enumerate(d.sections, start=1):
             blocks.append(self.heading(1, f"{number}. {section.title}"))
             if section.explanation:
@@ -33,6 +32,11 @@ class DocumentPrinter(Printer):
             for position, step in enumerate(section.steps, start=1):
                 blocks.extend(self.step(step, f"{number}.{position}"))
         return self.document(d, "\n\n".join(block for block in blocks if block) + "\n")
+
+    def preface(self, d: Derivation) -> list[str]:
+        """The blocks before the first section: title, lecture, inputs (a worksheet adds its instructions)."""
+        return [self.heading(0, d.title), self.paragraph(_("Follows {lecture}.").format(lecture=d.lecture)),
+                self.heading(1, _("Inputs")), self.inputs(d.inputs)]
 
     def step(self, step: Step, label: str) -> list[str]:
         """The blocks of one step, in the order the terminal shows them."""

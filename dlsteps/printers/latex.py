@@ -149,7 +149,7 @@ class LatexPrinter(DocumentPrinter):
         if len(parts) == 1:
             return [fit(f"{left} = {self.matrix(parts[0][2], scale)}")]
         vector = np.ndim(value) == 1
-        return [fit(f"{left} = \\underset{{[{_span(top, part.shape[0], first, part.shape[1], vector)}]}}{{}}{self.matrix(part, scale)}")
+        return [fit(f"{left} = \\underset{{[{span(top, part.shape[0], first, part.shape[1], vector)}]}}{{}}{self.matrix(part, scale)}")
                 for top, first, part in parts]
 
     def matrix(self, value: Any, scale: float | None = None) -> str:
@@ -189,7 +189,7 @@ class LatexPrinter(DocumentPrinter):
         return f"\\documentclass[11pt]{{article}}\n{preamble(body)}\n\\begin{{document}}\n{body}\\end{{document}}\n"
 
 
-def _span(top: int, rows: int, first: int, columns: int, vector: bool) -> str:
+def span(top: int, rows: int, first: int, columns: int, vector: bool) -> str:
     """Which entries a block holds, e.g. 8…15 or 0…15, 8…15 (rows, columns)."""
     cols = f"{first}\\ldots {first + columns - 1}"
     return cols if vector else f"{top}\\ldots {top + rows - 1},\\ {cols}"
