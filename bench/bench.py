@@ -1,12 +1,17 @@
 """Whole-process timings of dlsteps against baselines measured in the same run.
 
-    python bench/bench.py [--runs N] [LESSON ...]
+    python bench/bench.py [--runs N] [--no-sweep] [LESSON ...]
 
 Each pair is run alternately N times (default 9); the medians and their ratio are
-printed. A ratio, not a time, is the figure to compare across machines:
+printed, with the goal the ratio should meet and whether it does. A ratio, not a time,
+is the figure to compare across machines:
   - `dlsteps list`              vs `python -c "import typer"`   (the catalogue must stay cheap)
   - `dlsteps LESSON --no-pager` vs `python -c "import sympy, numpy, typer, rich"`, for every
-    lesson in the catalogue (or the ones named)
+    lesson in the catalogue (or the ones named): goal <= 1.5
+  - the sizes sweep, a lesson at a large size vs the same lesson at 3 (work that grows
+    with the size): softmax with 64 logits <= 1.5, with 300 logits <= 3, kl with 1000
+    entries <= 2.
+Output goes to /dev/null, not a terminal: the plain view is timed, as when piped.
 """
 
 from __future__ import annotations
@@ -20,38 +25,95 @@ import sys
 import time
 
 IMPORTS = ["-c", "import sympy, numpy, typer, rich"]
+LESSON_GOAL = 1.5
 
 
-def pairs(only: list[str]) -> list[tuple[list[str], list[str]]]:
-    """`dlsteps list` against importing Typer, then every lesson (or those named) against
-    importing what a lesson needs: each lesson is found in the catalogue, none is listed here."""
+def logits(n: int) -> str:
+    """n logits evenly spaced from -4 to 5, three decimals (tests/test_identical_output.py uses them too)."""
+    return ",".join(f"{-4 + 9 * i / (n - 1):.3f}" for i in range(n))
+
+
+def distributions(n: int) -> list[str]:
+    """kl's P uniform and Q rising over n entries, as fractions that sum to 1 exactly."""
+    total = n * (n + 1) // 2
+    return ["--p", ",".join([f"1/{n}"] * n), "--q", ",".join(f"{i}/{total}" for i in range(1, n + 1))]
+
+
+SWEEP = {
+    # name: (lesson and its arguments at size 3, at the large size, the goal for their ratio)
+    "softmax 64 logits": (["softmax", "--logits", logits(3), "--target", "2"],
+                          ["softmax", "--logits", logits(64), "--target", "5"], 1.5),
+    "softmax 300 logits": (["softmax", "--logits", logits(3), "--target", "2"],
+                           ["softmax", "--logits", logits(300), "--target", "5"], 3.0),
+    "kl 1000 entries": (["kl", *distributions(3)], ["kl", *distributions(1000)], 2.0),
+}
+
+
+def pairs(only: list[str]) -> list[tuple[str, list[str], list[str], float | None]]:
+    """(label, command, baseline, goal): `dlsteps list` against importing Typer, then every
+    lesson (or those named) against importing what a lesson needs: each lesson is found in
+    the catalogue, none is listed here. Commands start with "dlsteps", baselines are
+    arguments to python."""
     from dlsteps import catalogue
 
     lessons = only or list(catalogue.catalogue())
-    return [(["dlsteps", "list"], ["-c", "import typer"])] + [(["dlsteps", name, "--no-pager"], IMPORTS) for name in lessons]
+    listed = [("dlsteps list", ["dlsteps", "list"], ["-c", "import typer"], None)]
+    return listed + [(f"dlsteps {name}", ["dlsteps", name, "--no-pager"], IMPORTS, LESSON_GOAL) for name in lessons]
+
+
+def sweep() -> list[tuple[str, list[str], list[str], float]]:
+    """(label, command at the large size, command at size 3, goal) for the sizes sweep."""
+    return [(label, ["dlsteps", *large, "--no-pager"], ["dlsteps", *small, "--no-pager"], goal)
+            for label, (small, large, goal) in SWEEP.items()]
 
 
 def seconds(command: list[str]) -> float:
-    """Wall-clock time of one whole run of `command`, output discarded."""
+    """Wall-clock time of one whole run of `command`, output discarded (not a terminal)."""
     start = time.perf_counter()
     subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - start
 
 
+def medians(ours: list[str], theirs: list[str], runs: int) -> tuple[float, float]:
+    """The median times of `ours` and `theirs`, run alternately `runs` times after one warm-up each."""
+    seconds(ours), seconds(theirs)  # warm the file cache
+    times = [(seconds(ours), seconds(theirs)) for _run in range(runs)]
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
+
+
+def verdict(ratio: float, goal: float | None) -> str:
+    """The goal column: '<= goal met', '<= goal NOT met', or '-' without a goal."""
+    if goal is None:
+        return "-"
+    return f"<= {goal:g} {'met' if ratio <= goal else 'NOT met'}"
+
+
+def report(rows, runs: int, program: str, executable: str) -> int:
+    """Time and print each row; returns how many rows miss their goal."""
+    missed = 0
+    for label, command, baseline, goal in rows:
+        ours = [program, *command[1:]]
+        theirs = [program, *baseline[1:]] if baseline[0] == "dlsteps" else [executable, *baseline]
+        a, b = medians(ours, theirs, runs)
+        shown = f"dlsteps {baseline[1]} at size 3" if baseline[0] == "dlsteps" else "python " + " ".join(baseline)
+        print(f"{label:<26} {a:9.3f} {shown:<42} {b:9.3f} {a / b:6.2f}  {verdict(a / b, goal)}", flush=True)
+        missed += goal is not None and a / b > goal
+    return missed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--runs", type=int, default=9, help="alternate runs of each pair (the median is taken)")
+    parser.add_argument("--no-sweep", action="store_true", help="leave out the sizes sweep")
     parser.add_argument("lessons", nargs="*", help="lessons to time (default: every lesson)")
     arguments = parser.parse_args()
-    runs = arguments.runs
-    dlsteps = shutil.which("dlsteps", path=os.path.dirname(sys.executable)) or "dlsteps"
-    print(f"{'command':<34} {'median s':>9} {'baseline':<42} {'median s':>9} {'ratio':>6}")
-    for command, baseline in pairs(arguments.lessons):
-        ours, theirs = [dlsteps, *command[1:]], [sys.executable, *baseline]
-        seconds(ours), seconds(theirs)  # warm the file cache
-        times = [(seconds(ours), seconds(theirs)) for _run in range(runs)]
-        a, b = statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
-        print(f"{' '.join(command):<34} {a:9.3f} {'python ' + ' '.join(baseline):<42} {b:9.3f} {a / b:6.2f}")
+    program = shutil.which("dlsteps", path=os.path.dirname(sys.executable)) or "dlsteps"
+    print(f"{'command':<26} {'median s':>9} {'baseline':<42} {'median s':>9} {'ratio':>6}  goal")
+    missed = report(pairs(arguments.lessons), arguments.runs, program, sys.executable)
+    if not arguments.no_sweep:
+        print("\nsizes sweep (the same lesson at size 3 is the baseline)")
+        missed += report(sweep(), arguments.runs, program, sys.executable)
+    print(f"\n{missed} goal(s) not met" if missed else "\nevery goal met")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ stops with exit status 1 and nothing is printed as if it were fine.
 
 from __future__ import annotations
 
+import builtins
+import importlib
+import types
+from collections.abc import Callable
+
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
@@ -36,26 +41,122 @@ def _arguments(formula: sp.Expr, env: dict) -> list:
 
 
 class _ArrayPrinter(NumPyPrinter):
-    """NumPy code in which the index symbols may be whole arrays of indices."""
+    """NumPy code in which the index symbols may be whole arrays of indices, and in which
+    the arguments of the function being written (`arguments`: symbol or base -> name)
+    have the names given them (so no symbol name has to be a Python identifier)."""
+
+    arguments: dict = {}
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta) -> str:
         first, second = (self._print(arg) for arg in expr.args)
         return f"({self._module_format('numpy.equal')}({first}, {second}) * 1.0)"  # parenthesized: -δ is -(δ)
 
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return self.arguments.get(expr) or super()._print_Symbol(expr)
+
+    def _print_IndexedBase(self, expr: sp.IndexedBase) -> str:
+        return self.arguments.get(expr) or super()._print_IndexedBase(expr)
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        base = self.arguments.get(expr.base) or str(expr.base)
+        return f"{base}[{', '.join(self._print(index) for index in expr.indices)}]"
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        """A sum Σ_k f(k) δ(a, k) over lo <= k <= hi written as f(a) where lo <= a <= hi and
+        0 elsewhere (f evaluated at a clipped into the range), without the loop over k: with
+        index arrays for a, the loop costs n³ for an n × n Jacobian."""
+        collapsed = _delta_sum(expr)
+        if collapsed is None:
+            return super()._print_Sum(expr)
+        rest, k, a, lo, hi = map(self._print, collapsed)
+        clip, where = self._module_format("numpy.clip"), self._module_format("numpy.where")
+        return f"({where}(({lo} <= ({a})) & (({a}) <= {hi}), (lambda {k}: {rest})({clip}({a}, {lo}, {hi})), 0.0))"
+
+
+def _delta_sum(expr: sp.Sum) -> tuple | None:
+    """(f, k, a, lo, hi) for Σ_{k=lo}^{hi} f(k) δ(a, k) with a free of k (one limit, one
+    delta factor); None for any other sum."""
+    if len(expr.limits) != 1:
+        return None
+    k, lo, hi = expr.limits[0]
+    factors = sp.Mul.make_args(expr.function)
+    deltas = [f for f in factors if isinstance(f, sp.KroneckerDelta) and len(f.args) == 2 and k in f.args]
+    if len(deltas) != 1:
+        return None
+    a = deltas[0].args[1] if deltas[0].args[0] == k else deltas[0].args[0]
+    if a.has(k):
+        return None
+    rest = [f for f in factors if f is not deltas[0]]
+    return sp.Mul(*rest), k, a, lo, hi
+
 
 _PRINTER = _ArrayPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "user_functions": {}})
+_COMPILED: dict = {}
+"""The function of each (formula, arguments) written so far: a formula is turned into code once."""
+
+
+def _source(name: str, formula: sp.Expr, arguments: tuple) -> str:
+    """`def name(_0, _1, ...): return <formula as NumPy code>`, argument k named _k."""
+    _PRINTER.arguments = {argument: f"_{number}" for number, argument in enumerate(arguments)}
+    try:
+        body = _PRINTER.doprint(formula)
+    finally:
+        _PRINTER.arguments = {}
+    return f"def {name}({', '.join(f'_{number}' for number in range(len(arguments)))}):\n    return ({body})\n"
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Every name the code (and the generators inside it) looks up."""
+    inner = (_names(const) for const in code.co_consts if isinstance(const, types.CodeType))
+    return set(code.co_names).union(*inner)
+
+
+def _namespace(code: types.CodeType) -> dict:
+    """What the generated code uses, as `lambdify(modules="numpy")` would bind it (NumPy's
+    names, numpy.linalg's over them, then what the printer imported from other modules),
+    without its ``from numpy import *``, which loads every NumPy submodule (100-150 ms)."""
+    names, space = _names(code), {"numpy": np}
+    for name in names:
+        if name in np.linalg.__all__:
+            space[name] = getattr(np.linalg, name)
+        elif name in np.__all__:
+            space[name] = getattr(np, name)
+    for module, keys in _PRINTER.module_imports.items():  # what the printer imported from elsewhere (functools.reduce)
+        for key in names & keys - space.keys():
+            space[key] = getattr(importlib.import_module(module), key)
+    return space | {"builtins": builtins, "range": range}
+
+
+def compiled(jobs: list[tuple[sp.Expr, tuple]]) -> list[Callable]:
+    """The functions of (formula, arguments) pairs: those not written yet are written into
+    one source, compiled and run once (one compile per lesson, not one per step)."""
+    missing = [job for job in dict.fromkeys(jobs) if job not in _COMPILED]
+    if missing:
+        code = compile("".join(_source(f"_formula{n}", *job) for n, job in enumerate(missing)), "<dlsteps formulas>", "exec")
+        space = _namespace(code)
+        exec(code, space)
+        if len(_COMPILED) > 100_000:
+            _COMPILED.clear()
+        _COMPILED.update({job: space[f"_formula{n}"] for n, job in enumerate(missing)})
+    return [_COMPILED[job] for job in jobs]
+
+
+def _job(step: Step, env: dict, formula: sp.Expr) -> tuple[sp.Expr, tuple]:
+    return formula, (*_arguments(formula, env), *step.index)
 
 
 def evaluate(step: Step, env: dict, formula: sp.Expr | None = None) -> np.ndarray:
-    """The step's formula (or `formula`) at every index of its value's shape, via `lambdify`.
+    """The step's formula (or `formula`) at every index of its value's shape, as NumPy code
+    (written by SymPy's NumPy printer, as `lambdify` does).
 
     Index-form formulas (``Sum`` over ``k``, ``KroneckerDelta``) are evaluated for all
     indices at once, with each index symbol bound to an array of indices, so the
     symbolic work does not grow with the sizes of the inputs.
     """
     formula = step.formula if formula is None else formula
-    arguments = _arguments(formula, env)
-    function = sp.lambdify(arguments + list(step.index), formula, modules="numpy", printer=_PRINTER)
+    job = _job(step, env, formula)
+    function, = compiled([job])
+    arguments = job[1][:len(job[1]) - len(step.index)]
     values = [np.asarray(env[a]) if isinstance(env[a], (list, np.ndarray)) else env[a] for a in arguments]
     shape = np.shape(step.value)
     with np.errstate(all="ignore"):
@@ -260,6 +361,10 @@ def run_code(derivation: Derivation) -> None:
 
 def check(derivation: Derivation) -> Derivation:
     """Check every step of `derivation` (see `check_step`, `run_code`); returns it."""
+    try:  # one compile for the lesson; a formula that cannot be written fails at its own step below
+        compiled([_job(step, derivation.env, step.formula) for step in derivation.steps() if step.formula is not None])
+    except Exception:
+        pass
     for step in derivation.steps():
         check_step(step, derivation.env)
     run_code(derivation)

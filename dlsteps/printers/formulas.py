@@ -7,6 +7,10 @@ lesson wrote its terms.
 
 from __future__ import annotations
 
+import builtins
+import itertools
+import sys
+import types
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +27,28 @@ def written(terms: sp.Add) -> bool:
     differ from SymPy's canonical order); such a sum is printed as written."""
     with sp.evaluate(True):
         return terms.args != sp.Add(*terms.args).args
+
+
+class _NoUnits:
+    """Stands in for `sympy.physics.units` where that package is not loaded yet: no
+    expression can hold a unit quantity then, so no object is a `Quantity`."""
+
+    class Quantity:
+        pass
+
+
+def _without_units(method: types.FunctionType) -> types.FunctionType:
+    """SymPy's `method` with its ``from sympy.physics.units import Quantity`` answered by
+    `_NoUnits` while the units are not loaded. PrettyPrinter._print_Mul imports them to
+    sort unit quantities last in a product; loading all of physics.units for that costs
+    150-190 ms at the first product, and no dlsteps formula has a unit."""
+    def importer(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "sympy.physics.units" and name not in sys.modules:
+            return _NoUnits
+        return builtins.__import__(name, globals, locals, fromlist, level)
+
+    space = {**method.__globals__, "__builtins__": {**vars(builtins), "__import__": importer}}
+    return types.FunctionType(method.__code__, space, method.__name__, method.__defaults__, method.__closure__)
 
 
 class _UnicodePrinter(PrettyPrinter):
@@ -56,6 +82,8 @@ class _UnicodePrinter(PrettyPrinter):
             return super()._print_Derivative(deriv)
         top = prettyForm(*self._print(deriv.expr).left("∂"))
         return top / prettyForm(*self._print(variable).left("∂"))
+
+    _print_Mul = _without_units(PrettyPrinter._print_Mul)
 
     def _print_Max(self, expr: sp.Max):
         return self._print_Function(expr, func_name="max")
@@ -128,8 +156,9 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
     position = {symbol: 0 for symbol in step.index}
     if step.recurrence and step.index and np.shape(step.value)[0] > 1:
         position[step.index[0]] = 1  # a recurrence: row 0 is its start, row 1 shows the rule
-    sizes = {s: v for s, v in env.items() if isinstance(s, sp.Symbol) and isinstance(v, int)}
-    expr = _branch(step.formula.subs({**sizes, **position}).doit(), env)
+    used = step.formula.free_symbols
+    sizes = {s: v for s, v in env.items() if s in used and isinstance(s, sp.Symbol) and isinstance(v, int)}
+    expr = _branch(expanded(step.formula.xreplace({s: sp.Integer(v) for s, v in {**sizes, **position}.items()})), env)
     mapping: dict = {}
     for atom in expr.atoms(sp.Indexed):
         if atom.base not in env or not all(index.is_Integer for index in atom.indices):
@@ -147,6 +176,65 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
         numbers = elided(expr.xreplace(mapping))
     left = step.left.subs(position) if step.index else step.left
     return left, numbers, float(np.asarray(step.value)[tuple(position[symbol] for symbol in step.index)])
+
+
+def expanded(expr: sp.Basic) -> sp.Basic:
+    """``expr.doit()``: sums written out term by term. A sum of array entries (see
+    `_summand`) is written directly as the sum of its terms, as doit writes it but without
+    its general machinery; c Σ_k g(k) of more than MAX_TERMS terms as the whole formula
+    only as far as it is shown, c g(lo) + c g(lo+1) + c g(lo+2) + … + c g(hi-1) + c g(hi),
+    exactly what `elided` makes of the whole sum (whose terms are in the order of k)."""
+    found = _plain_sum(expr)
+    if found is not None:
+        coefficient, term, k, lo, hi = found
+        shown = [coefficient * term.xreplace({k: sp.Integer(value)}) for value in (lo, lo + 1, lo + 2, hi - 1, hi)]
+        return sp.Add(*shown[:3], sp.Symbol("…"), *shown[3:], evaluate=False)
+    if expr.has(sp.Sum):
+        expr = expr.replace(lambda e: isinstance(e, sp.Sum) and _summand(e) is not None, _written)
+    return expr.doit()
+
+
+def _written(total: sp.Sum) -> sp.Basic:
+    """The sum of the terms of a sum of array entries (see `_summand`), one per index."""
+    term, limits = _summand(total)
+    variables, ranges = [k for k, _lo, _hi in limits], [range(lo, hi + 1) for _k, lo, hi in limits]
+    return sp.Add(*(term.xreplace(dict(zip(variables, map(sp.Integer, values)))) for values in itertools.product(*ranges)))
+
+
+def _summand(total: sp.Sum) -> tuple | None:
+    """(g, [(k, lo, hi), ...]) for Σ_k ... g(k, ...) over whole-number limits, lo <= hi,
+    that doit writes as the plain sum of the terms g: the summation indices appear only as
+    whole indices of array entries, each array once, every factor of g depends on every
+    index, and g holds no sum, case or delta (which doit would rearrange). Else None."""
+    term, limits = total.function, total.limits
+    if not all(lo.is_Integer and hi.is_Integer and lo <= hi for _k, lo, hi in limits) or isinstance(term, sp.Add):
+        return None
+    variables = {k for k, _lo, _hi in limits}
+    if len(variables) != len(limits) or term.has(sp.Sum, sp.Piecewise, sp.KroneckerDelta, sp.Derivative):
+        return None
+    if any(term.as_independent(k, as_Add=False)[0] != 1 for k in variables):
+        return None
+    entries = term.atoms(sp.Indexed)
+    if not entries or len({entry.base for entry in entries}) != len(entries) or any(entry.base.has(*variables) for entry in entries):
+        return None
+    if not all(index in variables or index.is_Integer for entry in entries for index in entry.indices):
+        return None
+    hidden = term.xreplace({entry: sp.Dummy() for entry in entries})
+    return None if hidden.has(*variables) else (term, [(k, int(lo), int(hi)) for k, lo, hi in limits])
+
+
+def _plain_sum(expr: sp.Basic) -> tuple | None:
+    """(c, g, k, lo, hi) for c Σ_{k=lo}^{hi} g(k) of more than MAX_TERMS terms, c a
+    nonzero rational, g as `_summand` allows, one index: doit writes it as the terms
+    c g(k) in the order of k. None for anything else."""
+    coefficient, total = expr.as_coeff_Mul() if isinstance(expr, sp.Mul) else (sp.S.One, expr)
+    if not isinstance(total, sp.Sum) or len(total.limits) != 1 or coefficient.is_zero:
+        return None
+    found = _summand(total)
+    if found is None:
+        return None
+    term, [(k, lo, hi)] = found
+    return (coefficient, term, k, lo, hi) if hi - lo + 1 > MAX_TERMS else None
 
 
 def _branch(expr: sp.Basic, env: dict) -> sp.Basic:
