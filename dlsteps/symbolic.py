@@ -81,6 +81,11 @@ class Quotient(sp.Function):
     """⌊x / q⌋ for whole numbers (SymPy's floor would evaluate to a float in NumPy)."""
 
     nargs = 2
+    is_integer = True
+
+    def _eval_evalf(self, prec):
+        x, q = self.args
+        return sp.Float(int(x) // int(q)) if x.is_number and q.is_number else None
 
     @classmethod
     def eval(cls, x, q):
@@ -105,6 +110,7 @@ class Remainder(sp.Function):
     """x mod q for whole numbers."""
 
     nargs = 2
+    is_integer = True
 
     @classmethod
     def eval(cls, x, q):

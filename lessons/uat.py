@@ -26,7 +26,6 @@ import inspect
 
 import numpy as np
 import sympy as sp
-from sympy.printing.pretty.stringpict import prettyForm
 
 from dlsteps import expressions
 from dlsteps.blocks import activations
@@ -35,7 +34,7 @@ from dlsteps.blocks.symbols import size as bind_size
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 from dlsteps.model import Chart, Derivation
-from dlsteps.symbolic import Maximum
+from dlsteps.symbolic import Maximum, Quotient
 
 META = {
     "title": "The universal approximation theorem, block by block",
@@ -70,34 +69,6 @@ PER_STEP = {"sigmoid": 1, "step": 1, "relu": 2}
 PER_BLOCK = {"pairs": 2, "staircase": 1}
 STEP_SYMBOL = {"sigmoid": "σ", "step": "H", "relu": "r"}
 NEURON = {"sigmoid": "σ", "step": "H", "relu": "ReLU"}
-
-
-class Quotient(sp.Function):
-    """⌊p/q⌋ of whole numbers (an index): p // q in NumPy."""
-
-    is_integer = True
-
-    @classmethod
-    def eval(cls, p, q):
-        if p.is_Integer and q.is_Integer:
-            return sp.Integer(int(p) // int(q))
-        return None
-
-    def _eval_evalf(self, prec):
-        p, q = self.args
-        return sp.Float(int(p) // int(q)) if p.is_number and q.is_number else None
-
-    def _sympystr(self, printer) -> str:
-        return f"⌊{printer._print(self.args[0])}/{printer._print(self.args[1])}⌋"
-
-    def _latex(self, printer) -> str:
-        return rf"\left\lfloor {printer._print(self.args[0])}/{printer._print(self.args[1])} \right\rfloor"
-
-    def _pretty(self, printer):
-        return prettyForm(f"⌊{self.args[0]}/{self.args[1]}⌋")
-
-    def _numpycode(self, printer) -> str:
-        return f"({printer._print(self.args[0])} // {printer._print(self.args[1])})"
 
 
 # ---- the numbers, in NumPy (also the helpers of the code lines) ---------------------------

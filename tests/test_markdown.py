@@ -56,3 +56,20 @@ def test_math_is_dollar_math_and_arrays_are_bmatrix():
 
 def test_prose_is_escaped():
     assert escape("y_i * 2 | x") == r"y\_i \* 2 \| x"
+
+
+def test_badges_are_in_words_with_a_legend():
+    # Reading: "✓ formula = NumPy" was jargon; the badges name what was checked and a legend
+    # before the first section says what each means. JSON keeps the codes.
+    import json as _json
+
+    from dlsteps import engine
+    from dlsteps.printers import json as json_printer
+    from dlsteps.printers.markdown import render
+
+    d = engine.run("softmax")
+    text = render(d)
+    assert "✓ formula: the formula, evaluated at your numbers" in text and "finite differences" in text
+    assert "| formula, gradient, code |" in text and "formula = NumPy" not in text
+    steps = [s for sec in _json.loads(json_printer.render(d))["sections"] for s in sec["steps"]]
+    assert steps[-1]["check"] == ["formula = NumPy", "finite differences", "code ran"]

@@ -188,14 +188,17 @@ def gradients(d: Derivation, lin: Linear, loss: Step, *, at: str = "", names: di
     w0, b0 = np.asarray(lin.w.value, dtype=float), None if lin.b is None else float(lin.b.value)
     gw, gb = gradient_values(xv, yv, w0, b0)
     g, rv, xc = name.plain("g"), lin.residual.var, lin.x.var
-    weight = d.step(f"{at}grad_mse_w", _("MSE by each weight"), explanation=_("∂MSE/∂w_j = (2/N) Σ_s (ŷ_s - y_s) x_sj."),
+    over_batch = batch is not None
+    weight = d.step(f"{at}grad_mse_w", _("MSE by each weight"),
+                    explanation=_("∂MSE/∂w_j = (2/M) Σ_i (ŷ_B_i - y_B_i) x_B_i,j over the M samples of the batch.") if over_batch else _("∂MSE/∂w_j = (2/N) Σ_s (ŷ_s - y_s) x_sj."),
                     symbol=name.array("g"), index=(j,), lhs=sp.Derivative(loss.symbol, lin.w.symbol[j]),
                     formula=2 / count * total(r[row] * x[row, j], index, count), value=gw,
                     code=f"{g} = 2 / len({rv}{pick}) * {xc}{pick}.T @ {rv}{pick}", concept="linear.grad_w",
                     gradient=GradientCheck(lambda v: mse_value(xv, yv, v, b0), w0))
     if lin.b is None:
         return Gradients(weight, None)
-    bias = d.step(f"{at}grad_mse_b", _("MSE by the bias"), explanation=_("∂MSE/∂b = (2/N) Σ_s (ŷ_s - y_s)."),
+    bias = d.step(f"{at}grad_mse_b", _("MSE by the bias"),
+                  explanation=_("∂MSE/∂b = (2/M) Σ_i (ŷ_B_i - y_B_i) over the M samples of the batch.") if over_batch else _("∂MSE/∂b = (2/N) Σ_s (ŷ_s - y_s)."),
                   symbol=name.scalar("g_b"), lhs=sp.Derivative(loss.symbol, lin.b.symbol),
                   formula=2 / count * total(r[row], index, count), value=gb,
                   code=f"{name.plain('g_b')} = 2 / len({rv}{pick}) * {rv}{pick}.sum()", concept="linear.grad_b", substitute=True,

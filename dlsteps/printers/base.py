@@ -14,6 +14,28 @@ from collections.abc import Iterator
 import numpy as np
 
 
+BADGES = {
+    "formula = NumPy": "formula",
+    "finite differences": "gradient",
+    "finite differences (not across a kink)": "gradient (not across a kink)",
+    "finite differences (where they settle)": "gradient (where it settles)",
+    "code ran": "code",
+}
+"""What a student reads for each check code (model.CHECKS); JSON keeps the codes."""
+
+LEGEND = ("✓ formula: the formula, evaluated at your numbers, gives the value shown. "
+          "✓ gradient: nudging each input a little (finite differences) changes the loss by this gradient. "
+          "✓ code: the NumPy line (shown with --code) ran and gave the same value.")
+"""The legend of the check badges, printed once before the steps."""
+
+
+def badges(step: Any) -> list[str]:
+    """The step's checks in a student's words, translated."""
+    from dlsteps.i18n import _
+
+    return [_(BADGES.get(code, code)) for code in step.check]
+
+
 class Printer:
     """Base of every output format; subclasses add ``_print_<Class>`` methods."""
 

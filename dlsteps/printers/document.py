@@ -15,7 +15,7 @@ import numpy as np
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Step
-from dlsteps.printers.base import Printer, label_of, shape_text
+from dlsteps.printers.base import LEGEND, Printer, badges, label_of, shape_text
 from dlsteps.printers.formulas import equation, latex, worked
 
 
@@ -36,7 +36,7 @@ class DocumentPrinter(Printer):
     def preface(self, d: Derivation) -> list[str]:
         """The blocks before the first section: title, lecture, inputs (a worksheet adds its instructions)."""
         return [self.heading(0, d.title), self.paragraph(_("Follows {lecture}.").format(lecture=d.lecture)),
-                self.heading(1, _("Inputs")), self.inputs(d.inputs)]
+                self.heading(1, _("Inputs")), self.inputs(d.inputs), self.paragraph(_(LEGEND))]
 
     def step(self, step: Step, label: str) -> list[str]:
         """The blocks of one step, in the order the terminal shows them."""
@@ -86,7 +86,7 @@ class DocumentPrinter(Printer):
 
     def checks(self, step: Step) -> str:
         """How the step's value was verified, in words."""
-        return ", ".join(map(_, step.check))
+        return ", ".join(badges(step))
 
     def hidden(self, step: Step) -> str:
         """The result line with the value left for the reader: left side = ?."""

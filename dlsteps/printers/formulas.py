@@ -170,8 +170,8 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
             mapping[symbol] = _number_symbol(env[symbol], number)
     if not mapping or expr in mapping:
         return None  # nothing to work out, or a bare copy of one number
-    if len(mapping) > MAX_NUMBERS and not isinstance(expr, sp.Add):
-        return None  # too much to read
+    if len(mapping) > MAX_NUMBERS and not (isinstance(expr, sp.Add) and _readable_terms(expr)):
+        return None  # too much to read: only a long sum of short terms is written (elided)
     with sp.evaluate(False):
         numbers = elided(expr.xreplace(mapping))
     left = step.left.subs(position) if step.index else step.left
@@ -266,6 +266,12 @@ def _at_numbers(expr: sp.Basic, env: dict) -> sp.Basic:
 
 MAX_TERMS = 6
 """A sum of more terms is written with its first three and last two around an ellipsis."""
+
+
+def _readable_terms(total: sp.Add) -> bool:
+    """Whether each term of a sum, written with its numbers, stays short (a sum of two big
+    quotients, the softmax quotient rule at 300 logits, does not)."""
+    return all(len(term.atoms(sp.Indexed)) <= MAX_NUMBERS for term in total.args[:3] + total.args[-2:])
 
 
 def elided(expr: sp.Basic) -> sp.Basic:

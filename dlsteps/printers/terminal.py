@@ -21,7 +21,7 @@ from rich.text import Text
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Section, Step
 from dlsteps.printers import grids
-from dlsteps.printers.base import Printer, label_of, shape_text
+from dlsteps.printers.base import LEGEND, Printer, badges, label_of, shape_text
 from dlsteps.printers.formulas import equation, faithful, unicode, worked
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
@@ -40,7 +40,7 @@ class TerminalPrinter(Printer):
     def _print_Derivation(self, d: Derivation) -> RenderableType:
         self.begin(d)
         title = Text.assemble((d.title, "bold"), "\n", (_("follows {lecture}").format(lecture=d.lecture), "italic"))
-        parts: list[RenderableType] = [Panel(title, expand=False), self._inputs(d.inputs)]
+        parts: list[RenderableType] = [Panel(title, expand=False), self._inputs(d.inputs), Text(_(LEGEND), "dim")]
         for number, section in enumerate(d.sections, start=1):
             parts.append(self._section(number, section))
         return Group(*parts)
@@ -68,7 +68,7 @@ class TerminalPrinter(Printer):
     def _step(self, step: Step, label: str) -> RenderableType:
         header = Text.assemble("\n", (f"{label} {step.title}", "bold"))
         if step.check and not self.settings["hide_values"]:
-            header.append(f"   ✓ {' · '.join(map(_, step.check))}", CHECK)
+            header.append(f"   ✓ {' · '.join(badges(step))}", CHECK)
         parts: list[RenderableType] = [header]
         if step.explanation:
             parts.append(Padding(Text(step.explanation, "dim"), (0, 0, 0, 2)))
