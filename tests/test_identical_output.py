@@ -95,7 +95,7 @@ FORMATS = {
     "derivation.json": lambda d: formats.as_text(d, "json"),
     "derivation.md": lambda d: formats.as_text(d, "markdown"),
     "derivation.tex": lambda d: formats.as_text(d, "latex"),
-    "derivation.py": lambda d: formats.as_text(d, "python"),
+    "derivation.py.txt": lambda d: formats.as_text(d, "python"),  # .txt: data, not source of this project
 }
 TERMINAL_ONLY = {"colored.ansi": colored, "ascii.txt": ascii_art}
 
