@@ -7,7 +7,6 @@ one line on stderr and exit status 2; a lesson whose checks fail exits with stat
 
 from __future__ import annotations
 
-import inspect
 import json
 import signal
 import sys
@@ -22,7 +21,8 @@ from dlsteps.formats import BOOKLET_FORMATS, FORMATS, LIST_FORMATS
 from dlsteps.catalogue import LessonInfo
 from dlsteps.i18n import _
 from dlsteps.errors import InputError, LessonError
-from dlsteps.inputs import describe, parse_whole, read_params
+from dlsteps.inputs import parse_whole
+from dlsteps.options import lesson_callback, typed_inputs
 from dlsteps.marking import commands as check_commands
 from dlsteps.quiz import commands as quiz_commands
 
@@ -89,36 +89,9 @@ def _common_options(
     """Declares the options every lesson command has (never called)."""
 
 
-def _input_parameter(info: LessonInfo, name: str) -> inspect.Parameter:
-    spec = info.input(name)
-    option = typer.Option(None, spec.option, help=f"{_(spec.help)}: {describe(spec, {})}.",
-                          show_default=spec.default, metavar=spec.kind.upper(), rich_help_panel=_("Inputs"))
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=str | None)
-
-
 def lesson_command(info: LessonInfo) -> Callable[..., None]:
     """The Typer callback for a lesson: its inputs as options, then the common options."""
-
-    def command(**options: Any) -> None:
-        run_lesson(info, options)
-
-    parameters = [_input_parameter(info, spec.name) for spec in info.inputs]
-    parameters += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(_common_options).parameters.values()]
-    command.__signature__ = inspect.Signature(parameters)
-    command.__annotations__ = {p.name: p.annotation for p in parameters}
-    command.__doc__ = f"{_(info.title)} ({info.lecture}): {_(info.summary)}."
-    return command
-
-
-def _typed_inputs(info: LessonInfo, options: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Input texts by name: from --params, overridden by options typed on the command line."""
-    typed = {}
-    if options["params"] is not None:
-        typed = {name: (text, "file") for name, text in read_params(options["params"], info).items()}
-    for spec in info.inputs:
-        if options[spec.name] is not None:
-            typed[spec.name] = (options[spec.name], "command line")
-    return typed
+    return lesson_callback(info, run_lesson, _common_options, f"{_(info.title)} ({info.lecture}): {_(info.summary)}.")
 
 
 def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
@@ -132,7 +105,7 @@ def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
         precision = parse_whole(options["precision"], "--precision", 1, 17)
         _check_worksheet(options)
         seed = None if options["seed"] is None else parse_whole(options["seed"], "--seed", 0, 2**32 - 1)
-        derivation = engine.run(info.name, _typed_inputs(info, options), seed)
+        derivation = engine.run(info.name, typed_inputs(info, options, options["params"]), seed)
         _emit(derivation, options, precision)
     except InputError as error:
         _fail(info.name, str(error))

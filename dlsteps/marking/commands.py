@@ -9,7 +9,6 @@ Markdown worksheet records the inputs it was made with: when no input, --seed or
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import typer
 
 from dlsteps import catalogue
+from dlsteps import options as shared
 from dlsteps.catalogue import LessonInfo
 from dlsteps.errors import InputError, LessonError
 from dlsteps.i18n import _
@@ -56,31 +56,15 @@ def _check_options(
 
 
 def input_option(spec: Any) -> str:
-    """The lesson's own option for an input, or --input-NAME where it clashes with one of check's."""
-    return "--input-" + spec.option[2:] if spec.option in OWN_OPTIONS else spec.option
-
-
-def _input_parameter(info: LessonInfo, name: str) -> inspect.Parameter:
-    from dlsteps.inputs import describe
-
-    spec = info.input(name)
-    option = typer.Option(None, input_option(spec), help=f"{_(spec.help)}: {describe(spec, {})}.", show_default=spec.default,
-                          metavar=spec.kind.upper(), rich_help_panel=_("Inputs"))
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=str | None)
+    """`check`'s option for a lesson input: the lesson's own, or --input-NAME where it
+    clashes with an option of check's own."""
+    return shared.input_option(spec, OWN_OPTIONS)
 
 
 def lesson_check(info: LessonInfo) -> Callable[..., None]:
     """The Typer callback of `dlsteps check LESSON`: the lesson's inputs, then check's options."""
-
-    def command(**options: Any) -> None:
-        run_check(info, options)
-
-    parameters = [_input_parameter(info, spec.name) for spec in info.inputs]
-    parameters += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(_check_options).parameters.values()]
-    command.__signature__ = inspect.Signature(parameters)
-    command.__annotations__ = {p.name: p.annotation for p in parameters}
-    command.__doc__ = _("Mark your hand calculation of {name}: {title}. Inputs as for dlsteps {name}.").format(name=info.name, title=_(info.title))
-    return command
+    return shared.lesson_callback(info, run_check, _check_options,
+                                  _("Mark your hand calculation of {name}: {title}. Inputs as for dlsteps {name}.").format(name=info.name, title=_(info.title)), OWN_OPTIONS)
 
 
 def run_check(info: LessonInfo, options: dict[str, Any]) -> None:
@@ -104,25 +88,12 @@ def _check(info: LessonInfo, options: dict[str, Any]) -> None:
         raise InputError(_("--format: '{value}' is not one of {formats}").format(value=options["check_format"], formats=", ".join(FORMATS)))
     precision = parse_whole(options["check_precision"], "--precision", 1, 12)
     seed = None if options["check_seed"] is None else parse_whole(options["check_seed"], "--seed", 0, 2**32 - 1)
-    typed = _typed(info, options)
+    typed = shared.typed_inputs(info, options, options["check_params"])
     given = answers.read(options["check_answers"])
     typed, seed, notes = _from_sheet(info, given.sheet, typed, seed, options["check_params"] is not None)
     derivation = engine.run(info.name, typed, seed)
     marking = mark.mark(derivation, given.values, precision)
     _show(marking, options, notes)
-
-
-def _typed(info: LessonInfo, options: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Input texts by name: from --params, overridden by options typed on the command line."""
-    from dlsteps.inputs import read_params
-
-    typed = {}
-    if options["check_params"] is not None:
-        typed = {name: (text, "file") for name, text in read_params(options["check_params"], info).items()}
-    for spec in info.inputs:
-        if options[spec.name] is not None:
-            typed[spec.name] = (options[spec.name], "command line")
-    return typed
 
 
 def _from_sheet(info: LessonInfo, sheet: dict | None, typed: dict, seed: int | None, params: bool) -> tuple[dict, int | None, tuple[str, ...]]:

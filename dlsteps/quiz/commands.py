@@ -8,7 +8,6 @@ concepts that are due. Nothing here imports SymPy or NumPy until a quiz runs.
 
 from __future__ import annotations
 
-import inspect
 import json
 import secrets
 import sqlite3
@@ -19,9 +18,11 @@ from typing import Any
 import typer
 
 from dlsteps import catalogue
+from dlsteps import options as shared
 from dlsteps.catalogue import LessonInfo
 from dlsteps.errors import InputError, LessonError
 from dlsteps.i18n import _
+from dlsteps.inputs import parse_whole
 
 FORMATS = ("terminal", "json")
 SEEDS = 1_000_000
@@ -58,27 +59,13 @@ QUIZ_OPTIONS = ("--seed", "--steps", "--precision", "-p", "--params", "--help", 
 def input_option(spec: Any) -> str:
     """The quiz's option for a lesson input: the lesson's own, or --input-NAME where the
     lesson's clashes with a quiz option (regularization's --steps)."""
-    return "--input-" + spec.option[2:] if spec.option in QUIZ_OPTIONS else spec.option
-
-
-def _input_parameter(info: LessonInfo, name: str) -> inspect.Parameter:
-    spec = info.input(name)
-    option = typer.Option(None, input_option(spec), help=_(spec.help), show_default=spec.default, metavar=spec.kind.upper(), rich_help_panel=_("Inputs"))
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=str | None)
+    return shared.input_option(spec, QUIZ_OPTIONS)
 
 
 def lesson_quiz(info: LessonInfo) -> Callable[..., None]:
     """The Typer callback of `dlsteps quiz LESSON`: the lesson's inputs, then the quiz options."""
-
-    def command(**options: Any) -> None:
-        _guard(lambda: start(info, options))
-
-    parameters = [_input_parameter(info, spec.name) for spec in info.inputs]
-    parameters += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(_quiz_options).parameters.values()]
-    command.__signature__ = inspect.Signature(parameters)
-    command.__annotations__ = {p.name: p.annotation for p in parameters}
-    command.__doc__ = _("Quiz: {title}. Inputs as for dlsteps {name}.").format(title=_(info.title), name=info.name)
-    return command
+    return shared.lesson_callback(info, lambda lesson, chosen: _guard(lambda: start(lesson, chosen)), _quiz_options,
+                                   _("Quiz: {title}. Inputs as for dlsteps {name}.").format(title=_(info.title), name=info.name), QUIZ_OPTIONS)
 
 
 def due_command(ctx: typer.Context) -> None:
@@ -109,33 +96,14 @@ def _guard(action: Callable[[], None], command: str = "quiz") -> None:
         raise typer.Exit(1) from None
 
 
-def _integer(option: str, text: str, low: int, high: int) -> int:
-    if not (text.strip().isascii() and text.strip().isdigit()) or len(text.strip()) > 20 or not low <= int(text) <= high:
-        raise InputError(_("{option}: '{text}' is not a whole number from {low} to {high}").format(option=option, text=text[:40], low=low, high=high))
-    return int(text)
-
-
-def _typed(info: LessonInfo, options: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Input texts by name: from --params, overridden by options typed on the command line."""
-    from dlsteps.inputs import read_params
-
-    typed = {}
-    if options["quiz_params"] is not None:
-        typed = {name: (text, "file") for name, text in read_params(options["quiz_params"], info).items()}
-    for spec in info.inputs:
-        if options[spec.name] is not None:
-            typed[spec.name] = (options[spec.name], "command line")
-    return typed
-
-
 def start(info: LessonInfo, options: dict[str, Any]) -> None:
     """`dlsteps quiz LESSON ...`: a new session on fresh (or seeded) inputs."""
     from dlsteps.quiz import plan
     from dlsteps.quiz.store import Store
 
-    precision = _integer("--precision", options["quiz_precision"], 1, 12)
-    seed = secrets.randbelow(SEEDS) if options["quiz_seed"] is None else _integer("--seed", options["quiz_seed"], 0, 2**32 - 1)
-    typed = _typed(info, options)
+    precision = parse_whole(options["quiz_precision"], "--precision", 1, 12)
+    seed = secrets.randbelow(SEEDS) if options["quiz_seed"] is None else parse_whole(options["quiz_seed"], "--seed", 0, 2**32 - 1)
+    typed = shared.typed_inputs(info, options, options["quiz_params"])
     steps = options["quiz_steps"].strip()
     store = Store.open()
     derivation = _run(info, typed, seed)
