@@ -20,5 +20,8 @@ def run(name: str, typed: dict[str, tuple[str, str]] | None = None, seed: int | 
     given = resolve(info, typed or {}, seed)
     derivation = Derivation(lesson=info.name, title=_(info.title), lecture=info.lecture, seed=seed)
     catalogue.load(info).derive(derivation, given)
+    options = {spec.name: spec.option for spec in info.inputs}
+    for item in derivation.inputs:
+        item.option = options.get(item.name, "")
     return check(derivation)
 

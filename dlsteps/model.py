@@ -136,7 +136,7 @@ class Section:
 @dataclass
 class InputValue:
     """A validated input: name (its id), symbol, value, the text typed, where it came from,
-    and `var`, its name in the code lines."""
+    `var`, its name in the code lines, and `option`, the command-line option it came from."""
 
     name: str
     symbol: Any
@@ -145,11 +145,25 @@ class InputValue:
     origin: str
     description: str = ""
     var: str = ""
+    option: str = ""
 
     @property
     def id(self) -> str:
         """Inputs and steps share one namespace of ids; an input's id is its name."""
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The input as the user names it: its option without dashes (``lambda`` for the
+        input ``lam`` typed as ``--lambda``), or its name where it has no option."""
+        return self.option[2:] if self.option else self.name
+
+    @property
+    def shown(self) -> Any:
+        """The value as printed: a word the user typed for a number (``e`` for the base
+        2.718…) as that word, anything else as the value."""
+        word = re.fullmatch(r"[A-Za-z][\w-]*", self.text.strip()) if isinstance(self.value, float) else None
+        return self.text.strip() if word else self.value
 
 
 def identifier(name: str) -> str:

@@ -73,3 +73,14 @@ def test_badges_are_in_words_with_a_legend():
     assert "| formula, gradient, code |" in text and "formula = NumPy" not in text
     steps = [s for sec in _json.loads(json_printer.render(d))["sections"] for s in sec["steps"]]
     assert steps[-1]["check"] == ["formula = NumPy", "finite differences", "code ran"]
+
+
+def test_inputs_are_named_as_typed_and_words_shown_as_words():
+    # Reading: the inputs table said `lam` though the user typed --lambda, and `2.718` for
+    # the base the user chose as `e`. JSON keeps the input's name and number.
+    from dlsteps import engine
+    from dlsteps.printers.markdown import render
+
+    assert "| lambda | $\\lambda$ |" in render(engine.run("regularization"))
+    kl = engine.run("kl")
+    assert "| base | $b$ | text | e |" in render(kl) and kl["base"].name == "base" and abs(kl["base"].value - 2.718281828459045) < 1e-15

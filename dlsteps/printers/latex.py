@@ -162,11 +162,11 @@ class LatexPrinter(DocumentPrinter):
 
     def inputs(self, inputs: list[InputValue]) -> str:
         rows = "\n".join(
-            f"{escape(item.name)} & ${self.math(item.symbol)}$ & {self.shape(item.value)} & {escape(_(item.origin))} \\\\" for item in inputs
+            f"{escape(item.label)} & ${self.math(item.symbol)}$ & {self.shape(item.shown)} & {escape(_(item.origin))} \\\\" for item in inputs
         )
         table = (f"\\begin{{tabular}}{{llll}}\n\\toprule\n{_('input')} & {_('symbol')} & {_('shape')} & {_('from')} \\\\\n"
                  f"\\midrule\n{rows}\n\\bottomrule\n\\end{{tabular}}")
-        values = [f"${self.math(item.symbol)}$: {escape(item.value)}" if isinstance(item.value, str) else "\n\n".join(self.blocks(self.math(item.symbol), item.value))
+        values = [f"${self.math(item.symbol)}$: {escape(item.shown)}" if isinstance(item.shown, str) else "\n\n".join(self.blocks(self.math(item.symbol), item.value))
                   for item in inputs]
         return "\n\n".join([table, *values])
 

@@ -41,7 +41,7 @@ class MarkdownPrinter(DocumentPrinter):
 
     def inputs(self, inputs: list[InputValue]) -> str:
         header = f"| {_('input')} | {_('symbol')} | {_('shape')} | {_('value')} | {_('from')} |\n|---|---|---|---|---|"
-        rows = [f"| {escape(item.name)} | ${self.math(item.symbol)}$ | {self.shape(item.value)} | {self.cell(item.value)} | {_(item.origin)} |"
+        rows = [f"| {escape(item.label)} | ${self.math(item.symbol)}$ | {self.shape(item.shown)} | {self.cell(item.shown)} | {_(item.origin)} |"
                 for item in inputs]
         return "\n".join([header, *rows])
 

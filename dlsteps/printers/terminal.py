@@ -54,8 +54,8 @@ class TerminalPrinter(Printer):
         return table
 
     def _print_InputValue(self, item: InputValue) -> tuple:
-        return (item.name, Text(self.art(item.symbol), FORMULA), shape_text(item.value),
-                self.value(item.value, INPUT, self.settings["width"] - INPUT_COLUMNS + grids.MARGIN), Text(_(item.origin), "dim"))
+        return (item.label, Text(self.art(item.symbol), FORMULA), shape_text(item.shown),
+                self.value(item.shown, INPUT, self.settings["width"] - INPUT_COLUMNS + grids.MARGIN), Text(_(item.origin), "dim"))
 
     def _section(self, number: int, section: Section) -> RenderableType:
         parts: list[RenderableType] = [Text(""), Rule(f"{number}. {section.title}", align="left", style="bold blue")]
