@@ -17,6 +17,7 @@ Output goes to /dev/null, not a terminal: the plain view is timed, as when piped
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import statistics
@@ -107,6 +108,8 @@ def main() -> None:
     parser.add_argument("--no-sweep", action="store_true", help="leave out the sizes sweep")
     parser.add_argument("lessons", nargs="*", help="lessons to time (default: every lesson)")
     arguments = parser.parse_args()
+    if importlib.util.find_spec("dlsteps") is None:
+        sys.exit("bench: dlsteps is not installed for this Python; run it with the project's, e.g. .venv/bin/python bench/bench.py")
     program = shutil.which("dlsteps", path=os.path.dirname(sys.executable)) or "dlsteps"
     print(f"{'command':<26} {'median s':>9} {'baseline':<42} {'median s':>9} {'ratio':>6}  goal")
     missed = report(pairs(arguments.lessons), arguments.runs, program, sys.executable)
