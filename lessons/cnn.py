@@ -26,6 +26,7 @@ from dlsteps.blocks import convolution as conv
 from dlsteps.blocks import dense, softmax_ce
 from dlsteps.blocks.convolution import conv2d, windows
 from dlsteps.errors import InputError
+from dlsteps.inputs import Given
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, GradientCheck
 
@@ -61,11 +62,9 @@ STAGES = {"X": 0, "P": 1, "K1": 1, "K2": 1, "Y1": 2, "Y2": 2, "pooled1": 3, "poo
 """Where each quantity enters the network: the loss recomputes from there on."""
 
 
-class _Source:
-    """Where an input the lesson filled in came from: text as it could be typed, and origin."""
-
-    def __init__(self, value: np.ndarray, origin: str) -> None:
-        self.text, self.origin = ";".join(",".join(f"{x:g}" for x in row) for row in np.atleast_2d(value)), origin
+def _drawn(value: np.ndarray, origin: str) -> Given:
+    """A matrix the lesson filled in, as an input: its value, text as it could be typed, origin."""
+    return Given(value, ";".join(",".join(f"{x:g}" for x in row) for row in np.atleast_2d(value)), origin)
 
 
 # ----------------------------------------------------------------------------- NumPy
@@ -140,10 +139,10 @@ def _dense(d: Derivation, given: dict, features: int) -> tuple[np.ndarray, objec
         return W, given["dense"]
     if d.seed is not None:
         W = np.random.default_rng(d.seed).uniform(-0.5, 0.5, (2, features)).round(2)
-        return W, _Source(W, "seed")
+        return W, _drawn(W, "seed")
     half = np.repeat([0.15, -0.1], features // 2)
     W = np.stack([half, -half])
-    return W, _Source(W, "default")
+    return W, _drawn(W, "default")
 
 
 def _bias(given: dict) -> np.ndarray | None:

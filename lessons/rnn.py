@@ -27,6 +27,7 @@ import sympy as sp
 
 from dlsteps.blocks.symbols import D, H, T, i, j, k, l, n, size, t, total
 from dlsteps.errors import InputError
+from dlsteps.inputs import Given
 from dlsteps.i18n import _
 from dlsteps.model import Chart, Derivation, GradientCheck
 from dlsteps.symbolic import Maximum, Quotient, Remainder
@@ -167,14 +168,7 @@ def _weight(d: Derivation, given: dict, name: str, shape: tuple, rng: np.random.
     else:
         value = np.round(rng.uniform(-1, 1, shape), 2)
     text = ";".join(",".join(f"{number:g}" for number in row) for row in value)
-    return value, _Source(text, "seed" if d.seed is not None else "default")
-
-
-class _Source:
-    """Where a weight the lesson filled in came from (text as it could be typed, and origin)."""
-
-    def __init__(self, text: str, origin: str) -> None:
-        self.text, self.origin = text, origin
+    return value, Given(value, text, "seed" if d.seed is not None else "default")
 
 
 def _classes(given: dict, count: int) -> np.ndarray:

@@ -20,7 +20,6 @@ module's own recurrence.
 """
 
 import inspect
-from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -28,6 +27,7 @@ import sympy as sp
 from dlsteps.blocks import linear
 from dlsteps.blocks.symbols import D, N, i, j, m, n, s, size, t, total
 from dlsteps.errors import InputError
+from dlsteps.inputs import Given
 from dlsteps.i18n import _
 from dlsteps.model import Chart, Derivation, GradientCheck
 
@@ -54,12 +54,6 @@ e = sp.Symbol("e", integer=True, nonnegative=True)
 m_sgd = sp.Symbol("m_S", integer=True, positive=True)
 DIVERGED = 1e12
 METHODS = {"gd": ("GD", "ᴳᴰ", "batch"), "sgd": ("SGD", "ˢᴳᴰ", "SGD"), "mb": ("MB", "ᴹᴮ", "mini-batch")}
-
-
-@dataclass
-class _Source:
-    text: str
-    origin: str
 
 
 # ---- the numbers, in NumPy (also the helpers of the code lines) ---------------------------
@@ -159,7 +153,7 @@ def working_rate(x, y, w, b, lr, orders, batch) -> float | None:
 
 def _record(d: Derivation, given: dict, x, y, w, b) -> dict:
     seed = 0 if d.seed is None else int(d.seed)
-    source = _Source(str(seed), "seed" if d.seed is not None else "default")
+    source = Given(seed, str(seed), "seed" if d.seed is not None else "default")
     h = {"x": d.given("x", sp.IndexedBase("x"), x.reshape(-1, 1), given["x"], _("inputs x_s, one row per sample, one feature column (d = 1)")),
          "y": d.given("y", sp.IndexedBase("y"), y, given["y"], _("targets")),
          "w": d.given("w0", sp.IndexedBase("w"), w, given["w0"], _("starting weight (a vector of d = 1 entry)"), var="w"),

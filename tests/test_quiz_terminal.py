@@ -12,14 +12,13 @@ import shutil
 import signal
 import sqlite3
 import sys
-from datetime import datetime
 
-import fsrs
 import numpy as np
 import pexpect
 import pytest
 
-from dlsteps.quiz import plan, schedule
+from dlsteps.quiz import plan
+from test_quiz import assert_card_is_its_reviews
 
 DLSTEPS = shutil.which("dlsteps", path=os.path.dirname(sys.executable))
 pytestmark = pytest.mark.skipif(DLSTEPS is None, reason="the dlsteps command is not installed next to this Python")
@@ -50,18 +49,6 @@ def answer(child, question, text, reply):
 def database(home):
     db = sqlite3.connect(home / "progress.sqlite3")
     return db
-
-
-def assert_card_is_its_reviews(db, concept):
-    """Replaying a concept's review log through the library gives its stored card."""
-    reviews = db.execute("SELECT rating, reviewed FROM reviews WHERE concept = ? ORDER BY id", (concept,)).fetchall()
-    scheduler = fsrs.Scheduler(enable_fuzzing=False)
-    card = fsrs.Card(card_id=schedule.card_id(concept), due=datetime.fromisoformat(reviews[0][1]))
-    for rating, reviewed in reviews:
-        card, _ = scheduler.review_card(card, fsrs.Rating(rating), datetime.fromisoformat(reviewed))
-    stored = json.loads(db.execute("SELECT record, due FROM cards WHERE concept = ?", (concept,)).fetchone()[0])
-    assert stored == {"format": 1, "library": "fsrs", "card": card.to_dict()}
-    return len(reviews)
 
 
 def test_a_quiz_interrupted_and_resumed(tmp_path):
