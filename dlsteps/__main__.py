@@ -2,6 +2,6 @@
 
 import sys
 
-from dlsteps.cli import main
+from dlsteps.launch import main
 
 sys.exit(main())

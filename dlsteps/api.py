@@ -1,7 +1,7 @@
 """The Python API: the same checked derivations as the command line, as objects.
 
     import dlsteps
-    d = dlsteps.run("lstm", x=[0.5, 0.1, 0.2], seed=1)
+    d = dlsteps.run("lstm", x=[0.5, 0.1, 0.2], seed=1)   # lang="ko": in Korean
     d["f"].value, d["f"].latex, d["f"].depends_on      # one step
     d.to_markdown(); d.to_latex(); d.to_json(); d.to_python()
     dlsteps.lessons()                                  # the catalogue
@@ -19,7 +19,7 @@ from typing import Any
 
 from dlsteps import catalogue
 from dlsteps.errors import InputError
-from dlsteps.i18n import _
+from dlsteps.i18n import LANGUAGES, _, speaking
 from dlsteps.model import Derivation
 
 
@@ -29,9 +29,10 @@ def lessons() -> list[dict[str, str]]:
             for info in catalogue.catalogue().values()]
 
 
-def run(lesson: str, seed: int | None = None, **inputs: Any) -> Derivation:
+def run(lesson: str, seed: int | None = None, lang: str | None = None, **inputs: Any) -> Derivation:
     """The checked derivation of `lesson` at the given inputs (the lesson's defaults for
-    the rest; with `seed`, the rest drawn at random as with ``--seed``)."""
+    the rest; with `seed`, the rest drawn at random as with ``--seed``), its prose in
+    `lang` (``en`` or ``ko``; by default the language already in use, English unless set)."""
     from dlsteps import engine
 
     try:
@@ -47,7 +48,10 @@ def run(lesson: str, seed: int | None = None, **inputs: Any) -> Derivation:
         typed[names[key]] = (as_text(value, key), "python")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
         raise InputError(_("seed: {seed!r} is not a whole number from 0 to 4294967295").format(seed=seed))
-    return engine.run(info.name, typed, seed)
+    if lang is not None and lang not in LANGUAGES:
+        raise InputError(_("lang: {lang!r} is not one of {languages}").format(lang=lang, languages=", ".join(LANGUAGES)))
+    with speaking(lang):
+        return engine.run(info.name, typed, seed)
 
 
 def as_text(value: Any, name: str) -> str:

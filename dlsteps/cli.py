@@ -8,6 +8,7 @@ one line on stderr and exit status 2; a lesson whose checks fail exits with stat
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 from pathlib import Path
@@ -19,10 +20,10 @@ import typer
 from dlsteps import catalogue
 from dlsteps.formats import BOOKLET_FORMATS, FORMATS, LIST_FORMATS
 from dlsteps.catalogue import LessonInfo
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.errors import InputError, LessonError
 from dlsteps.inputs import parse_whole
-from dlsteps.options import lesson_callback, typed_inputs
+from dlsteps.options import Command, Group, language_option, lesson_callback, typed_inputs
 from dlsteps.marking import commands as check_commands
 from dlsteps.quiz import commands as quiz_commands
 
@@ -34,12 +35,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=Group,
 )
 
 
-@app.command("list", rich_help_panel=_("Commands"))
+@app.callback()
+def _everything(lang: str | None = language_option()) -> None:
+    """Options of `dlsteps` itself, before the command (``dlsteps --lang ko list``)."""
+
+
+@app.command("list", rich_help_panel=_("Commands"), cls=Command, help=_("List every lesson with its title and the lecture it follows."))
 def list_lessons(
     format: str = typer.Option("terminal", "--format", "-f", help=_("terminal or json")),
+    lang: str | None = language_option(),
 ) -> None:
     """List every lesson with its title and the lecture it follows."""
     lessons = catalogue.catalogue().values()
@@ -168,7 +176,9 @@ def _write(text: str, path: Path | None, paging: bool) -> None:
         files.write(path, text)
 
 
-@app.command("export", rich_help_panel=_("Commands"))
+@app.command("export", rich_help_panel=_("Commands"), cls=Command, help=_(
+    "Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes; "
+    "or worksheets with keys, one per student: dlsteps export softmax --worksheet --seeds 1-30 -o sheets."))
 def export_booklet(
     lessons: list[str] | None = typer.Argument(None, help=_("Lessons to include (default: all)."), show_default=False),
     format: str = typer.Option("latex", "--format", "-f", help=_("latex (one document, a chapter per lesson) or markdown (a file per lesson and an index).")),
@@ -178,6 +188,7 @@ def export_booklet(
     worksheet: bool = typer.Option(False, "--worksheet", help=_("Worksheets and their answer keys instead of a booklet: one per seed, and an index."), rich_help_panel=_("Worksheets")),
     seeds: str | None = typer.Option(None, "--seeds", help=_("With --worksheet: one variant per seed, e.g. 1-30 or 1,4,9-12 (default: one at the default inputs)."), rich_help_panel=_("Worksheets")),
     blanks: str | None = typer.Option(None, "--blanks", help=_("With --worksheet: values (hide the numbers only, the default) or formulas (hide the formulas too)."), rich_help_panel=_("Worksheets")),
+    lang: str | None = language_option(),
 ) -> None:
     """Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes;
     or worksheets with keys, one per student: dlsteps export softmax --worksheet --seeds 1-30 -o sheets."""
@@ -217,7 +228,7 @@ def _register_lessons() -> None:
     for info in catalogue.catalogue().values():
         command = lesson_command(info)
         epilog = _("Example: {example}").format(example=info.example)
-        app.command(info.name, help=command.__doc__, epilog=epilog, rich_help_panel=_("Lessons"))(command)
+        app.command(info.name, help=command.__doc__, epilog=epilog, rich_help_panel=_("Lessons"), cls=Command)(command)
 
 
 _register_lessons()
@@ -252,7 +263,7 @@ def invoked(arguments: list[str]) -> tuple[Any, list[str], str]:
     first = arguments[0]
     for info in app.registered_commands:
         if info.name == first:
-            alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, context_settings=app.info.context_settings)
+            alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, context_settings=app.info.context_settings, cls=Group)
             alone.registered_commands.append(info)
             return typer.main.get_command(alone), arguments[1:], f"dlsteps {first}"
     return typer.main.get_command(app), arguments, "dlsteps"
@@ -267,9 +278,31 @@ def _usage_message(error: Exception, arguments: list[str]) -> str | None:
     path = context.command_path if context is not None else "dlsteps"
     if path == "dlsteps" and arguments[0] in {*catalogue.catalogue(), "list", "export", "progress", "check"}:
         path = f"dlsteps {arguments[0]}"
-    message = error.format_message()
-    if message.startswith("No such command"):
+    english = error.format_message()
+    message = _parser_message(english)
+    if english.startswith("No such command"):
         lessons = ", ".join(catalogue.catalogue())
         return _("{path}: {message} Lessons: {lessons}; commands: list, export, quiz, check, progress.").format(path=path, message=message, lessons=lessons)
     return _("{path}: {message} (see '{path} --help')").format(path=path, message=message)
+
+
+PARSER_MESSAGES = (
+    # The parser's messages (Click's, in English only), read and said in the user's language.
+    (re.compile(r"No such option: (?P<name>\S+)(?: \(Possible options: (?P<options>[^)]*)\))?"), N_("No such option: {name}")),
+    (re.compile(r"No such command (?P<name>'[^']*')\."), N_("No such command {name}.")),
+    (re.compile(r"Option '(?P<name>[^']*)' requires an argument\."), N_("{name} needs a value after it.")),
+    (re.compile(r"Option '(?P<name>[^']*)' does not take a value\."), N_("{name} takes no value.")),
+    (re.compile(r"Got unexpected extra argument\(s\) \((?P<name>.*)\)"), N_("Unexpected extra argument: {name}.")),
+    (re.compile(r"Missing option '(?P<name>[^']*)'\."), N_("{name} is required.")),
+)
+
+
+def _parser_message(message: str) -> str:
+    """Click's usage message in the user's language (as it is when not one of the known ones)."""
+    for pattern, text in PARSER_MESSAGES:
+        match = pattern.fullmatch(message)
+        if match:
+            said = _(text).format(name=match["name"])
+            return said + (_(" (did you mean {options}?)").format(options=match["options"]) if match.groupdict().get("options") else "")
+    return message
 

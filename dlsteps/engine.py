@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dlsteps import catalogue
-from dlsteps.i18n import _
+from dlsteps.i18n import _, language
 from dlsteps.inputs import resolve
 from dlsteps.model import Derivation
 
@@ -18,7 +18,7 @@ def run(name: str, typed: dict[str, tuple[str, str]] | None = None, seed: int | 
 
     info = catalogue.get(name)
     given = resolve(info, typed or {}, seed)
-    derivation = Derivation(lesson=info.name, title=_(info.title), lecture=info.lecture, seed=seed)
+    derivation = Derivation(lesson=info.name, title=_(info.title), lecture=info.lecture, seed=seed, lang=language())
     catalogue.load(info).derive(derivation, given)
     options = {spec.name: spec.option for spec in info.inputs}
     for item in derivation.inputs:

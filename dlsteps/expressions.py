@@ -162,8 +162,9 @@ class _Parser:
         if self.token.text != text:
             if self.token.kind == "end":
                 raise self.fail("'{text}' ends where '{want}' was expected", text=shown(self.text), want=text)
+            where = " " + _("after {name}").format(name=after) if after else ""
             raise self.fail("expected '{want}'{after} at position {pos} of '{text}' but found '{found}'; allowed: {allowed}",
-                            want=text, after=(" " + _("after {name}").format(name=after)) if after else "",
+                            want=text, after=where,
                             pos=self.token.start + 1, text=shown(self.text), found=self.token.text, allowed=ALLOWED)
         return self.take()
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from dlsteps.i18n import N_
+
 FORMATS = {
-    "terminal": "the colored terminal view (default)",
-    "markdown": "Markdown with $...$ math (GitHub, Jupyter, Obsidian)",
-    "latex": "a LaTeX document (or --fragment) for pdflatex",
-    "json": "the whole derivation at full float64 precision",
-    "python": "a NumPy script that recomputes every value and asserts it",
-    "svg": "a picture of the terminal view",
-    "html": "a page of the terminal view",
+    "terminal": N_("the colored terminal view (default)"),
+    "markdown": N_("Markdown with $...$ math (GitHub, Jupyter, Obsidian)"),
+    "latex": N_("a LaTeX document (or --fragment) for pdflatex"),
+    "json": N_("the whole derivation at full float64 precision"),
+    "python": N_("a NumPy script that recomputes every value and asserts it"),
+    "svg": N_("a picture of the terminal view"),
+    "html": N_("a page of the terminal view"),
 }
 BOOKLET_FORMATS = ("markdown", "latex")
 SHEET_FORMATS = ("markdown", "latex")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dlsteps.catalogue import InputSpec, LessonInfo
 from dlsteps.errors import InputError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 
 LIMIT, TINY = 1e6, Fraction(1, 10**300)
 TEXT_LIMIT = 1000
@@ -48,7 +48,11 @@ class Given:
 
     value: object
     text: str
-    origin: str  # "default", "command line", "file" or "seed"
+    origin: str  # one of ORIGINS
+
+
+ORIGINS = (N_("default"), N_("command line"), N_("file"), N_("seed"), N_("python"), N_("derived"))
+"""Where an input's text came from (``python``: the API; ``derived``: computed by the lesson); shown translated."""
 
 
 def parse_number(token: str, option: str) -> float:

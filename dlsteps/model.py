@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlsteps.errors import LessonError
+from dlsteps.i18n import speaking
 
 CHECK_FORMULA = "formula = NumPy"
 CHECK_FD = "finite differences"
@@ -193,6 +194,7 @@ class Derivation:
     owners: dict[Any, str] = field(default_factory=dict)
     prelude: list[str] = field(default_factory=list)
     seed: int | None = None
+    lang: str = "en"  # the language its prose was written in, and its printers speak
     _group: list[Step] | None = field(default=None, repr=False)
 
     def given(self, name: str, symbol: Any, value: Any, source: Any = None, description: str = "", var: str = "") -> InputValue:
@@ -320,25 +322,29 @@ class Derivation:
         """The derivation as Markdown (settings as the printer's: precision, show_code)."""
         from dlsteps.printers import markdown
 
-        return markdown.render(self, **settings)
+        with speaking(self.lang):
+            return markdown.render(self, **settings)
 
     def to_latex(self, **settings: Any) -> str:
         """The derivation as a LaTeX document (``fragment=True``: the body alone)."""
         from dlsteps.printers import latex
 
-        return latex.render(self, **settings)
+        with speaking(self.lang):
+            return latex.render(self, **settings)
 
     def to_json(self) -> str:
         """The derivation as JSON, the schema documented in README."""
         from dlsteps.printers import json
 
-        return json.render(self)
+        with speaking(self.lang):
+            return json.render(self)
 
     def to_python(self) -> str:
         """A standalone NumPy script that recomputes every value and asserts it."""
         from dlsteps.printers import python
 
-        return python.render(self)
+        with speaking(self.lang):
+            return python.render(self)
 
     def _repr_markdown_(self) -> str:
         """Jupyter: the whole derivation as Markdown with $...$ math."""
@@ -348,7 +354,8 @@ class Derivation:
         """Jupyter (where HTML is preferred): the colored terminal view as an HTML page."""
         from dlsteps import formats
 
-        return formats.as_text(self, "html")
+        with speaking(self.lang):
+            return formats.as_text(self, "html")
 
     def _new_id(self, id: str) -> None:
         if id in self.ids():

@@ -7,11 +7,15 @@ command's own options. Imports neither SymPy nor NumPy.
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
+import typer.core
 
+from dlsteps import i18n
 from dlsteps.catalogue import InputSpec, LessonInfo
 from dlsteps.i18n import _
 from dlsteps.inputs import describe, read_params
@@ -29,6 +33,47 @@ def input_parameter(spec: InputSpec, taken: tuple[str, ...] = ()) -> inspect.Par
     return inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=str | None)
 
 
+def language_option() -> Any:
+    """The ``--lang`` option every command has: the language of everything it prints."""
+    return typer.Option(None, "--lang", help=_("Language of the output: en or ko (default: DLSTEPS_LANG, then the locale, then en)."),
+                        callback=_speak, is_eager=True, metavar="en|ko", show_default=False)
+
+
+def _speak(value: str | None) -> str | None:
+    """Speak the language asked for; without ``--lang``, the one chosen at start
+    (`dlsteps.launch`). An unknown one is a usage error."""
+    if value is None:
+        return value
+    try:
+        i18n.settle(value, os.environ, sys.stdout.encoding)
+    except i18n.LanguageError as error:
+        raise typer.BadParameter(str(error).removeprefix("--lang: ")) from None
+    return value
+
+
+def language_parameter() -> inspect.Parameter:
+    """``--lang`` as a keyword parameter, for the callbacks built here."""
+    return inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default=language_option(), annotation=str | None)
+
+
+class _TranslatedHelp:
+    """The ``--help`` option's own line in the user's language (Click writes it in English)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = _("Show this message and exit.")
+        return option
+
+
+class Command(_TranslatedHelp, typer.core.TyperCommand):
+    """A dlsteps command (pass as ``cls=``)."""
+
+
+class Group(_TranslatedHelp, typer.core.TyperGroup):
+    """A dlsteps command group (pass as ``cls=``)."""
+
+
 def lesson_callback(info: LessonInfo, run: Callable[[LessonInfo, dict[str, Any]], None], own: Callable[..., None],
                     doc: str, taken: tuple[str, ...] = ()) -> Callable[..., None]:
     """A Typer callback taking the lesson's inputs, then the options declared by `own`;
@@ -39,6 +84,7 @@ def lesson_callback(info: LessonInfo, run: Callable[[LessonInfo, dict[str, Any]]
 
     parameters = [input_parameter(spec, taken) for spec in info.inputs]
     parameters += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(own, eval_str=True).parameters.values()]
+    parameters.append(language_parameter())
     command.__signature__ = inspect.Signature(parameters)
     command.__annotations__ = {p.name: p.annotation for p in parameters}
     command.__doc__ = doc

@@ -36,7 +36,7 @@ import sympy as sp
 from dlsteps.blocks import activations, dense
 from dlsteps.blocks.symbols import j, m, n, size
 from dlsteps.errors import InputError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.model import Derivation, GradientCheck
 
 META = {
@@ -67,8 +67,8 @@ NAMES = {
     "s_fake_new": ("s_fake_new", "s′_fake", r"s'_{\mathrm{fake}}"), "D_fake_new": ("D_fake_new", "D′(G(z))", "D'(G(z))"),
     "s_G_new": ("s_G_new", "s′(G′)", r"s'(G')"), "D_G_new": ("D_G_new", "D′(G′(z))", "D'(G'(z))"),
 }
-COLOURS = {"black": (0, 0, 0), "red": (1, 0, 0), "green": (0, 1, 0), "blue": (0, 0, 1), "yellow": (1, 1, 0),
-           "cyan": (0, 1, 1), "magenta": (1, 0, 1), "white": (1, 1, 1), "grey": (0.5, 0.5, 0.5)}
+COLOURS = {N_("black"): (0, 0, 0), N_("red"): (1, 0, 0), N_("green"): (0, 1, 0), N_("blue"): (0, 0, 1), N_("yellow"): (1, 1, 0),
+           N_("cyan"): (0, 1, 1), N_("magenta"): (1, 0, 1), N_("white"): (1, 1, 1), N_("grey"): (0.5, 0.5, 0.5)}
 
 
 def sigmoid(v):

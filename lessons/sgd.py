@@ -28,7 +28,7 @@ from dlsteps.blocks import linear
 from dlsteps.blocks.symbols import D, N, i, j, m, n, s, size, t, total
 from dlsteps.errors import InputError
 from dlsteps.inputs import Given
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.model import Chart, Derivation, GradientCheck
 
 META = {
@@ -53,7 +53,7 @@ eta = sp.Symbol("eta")
 e = sp.Symbol("e", integer=True, nonnegative=True)
 m_sgd = sp.Symbol("m_S", integer=True, positive=True)
 DIVERGED = 1e12
-METHODS = {"gd": ("GD", "ᴳᴰ", "batch"), "sgd": ("SGD", "ˢᴳᴰ", "SGD"), "mb": ("MB", "ᴹᴮ", "mini-batch")}
+METHODS = {"gd": ("GD", "ᴳᴰ", N_("batch")), "sgd": ("SGD", "ˢᴳᴰ", N_("SGD")), "mb": ("MB", "ᴹᴮ", N_("mini-batch"))}
 
 
 # ---- the numbers, in NumPy (also the helpers of the code lines) ---------------------------
@@ -272,7 +272,7 @@ def _stochastic(d: Derivation, h: dict, lin: linear.Linear, order, kind: str):
 
 def _batches(d: Derivation, h: dict, order, kind: str, width: int):
     """Step batches_<kind>: the sample indices of every update, the shuffled order taken `width` at a time."""
-    plain, sup, label = METHODS[kind]
+    plain, sup, label = METHODS[kind][0], METHODS[kind][1], _(METHODS[kind][2])
     values = order.value.reshape(-1, width)
     per_epoch = order.value.shape[1] // width
     rows = tuple(_("t={t} (epoch {e})").format(t=q, e=q // per_epoch + 1) for q in range(len(values)))
@@ -300,7 +300,7 @@ def _tables(d: Derivation, h: dict, batches, kind: str, count):
     weights, biases = batch_updates(x, y, h["w"].value, None if Bb is None else h["b"].value, h["lr"].value, batches.value)
     for helper in (batch_updates, batch_residuals):
         d.define(inspect.getsource(helper))
-    label = METHODS[kind][2]
+    label = _(METHODS[kind][2])
     rows = tuple(f"t={q}" for q in range(len(weights)))
     with d.recurrence():
         weight_step = d.step(f"weights_{kind}", _("Weights on the {label} path").format(label=label),
@@ -320,7 +320,7 @@ def _tables(d: Derivation, h: dict, batches, kind: str, count):
 
 def _residual_table(d: Derivation, h: dict, kind: str, batches, W, Bb, weights, biases):
     """Step residuals_<kind>: R_ti = x_{B_ti} · W_t + b_t - y_{B_ti}, the errors of update t's samples."""
-    plain, sup, label = METHODS[kind]
+    plain, sup, label = METHODS[kind][0], METHODS[kind][1], _(METHODS[kind][2])
     R = d.name(sp.IndexedBase(f"R_{kind}"), f"R{sup}", f"R^{{{plain}}}")
     values = batch_residuals(h["x"].value, h["y"].value, weights, None if Bb is None else biases, batches.value)
     d.step(f"residuals_{kind}", _("Residuals of every {label} update").format(label=label),
@@ -334,7 +334,7 @@ def _residual_table(d: Derivation, h: dict, kind: str, batches, W, Bb, weights, 
 def _gradient_tables(d: Derivation, h: dict, kind: str, batches, count, symbols, weights, biases) -> None:
     """Steps gradients_<kind> and bias_gradients_<kind>: (2/m) Σ_i R_ti x_{B_ti, j} and (2/m) Σ_i R_ti."""
     R, G, Gb = symbols
-    label, has_bias = METHODS[kind][2], h["b"] is not None
+    label, has_bias = _(METHODS[kind][2]), h["b"] is not None
     x = h["x"].value
     residuals = batch_residuals(x, h["y"].value, weights, biases if has_bias else None, batches.value)
     width, rows = batches.value.shape[1], (tuple(f"t={q}" for q in range(len(batches.value))), ("w_0",))
@@ -369,7 +369,7 @@ def _batch_losses(d: Derivation, h: dict, kind: str, batches, count, symbols, we
     """Steps batch_losses_<kind> and batch_losses_after_<kind>: the loss of each update's batch
     before and after that update."""
     R, W, Bb = symbols
-    plain, sup, label = METHODS[kind]
+    plain, sup, label = METHODS[kind][0], METHODS[kind][1], _(METHODS[kind][2])
     before = batch_residuals(h["x"].value, h["y"].value, weights, None if Bb is None else biases, batches.value)
     after = batch_residuals(h["x"].value, h["y"].value, weights[1:], None if Bb is None else biases[1:], batches.value)
     rows = (tuple(f"t={q}" for q in range(len(batches.value))), ())
@@ -397,7 +397,7 @@ def _batch_notes(before, after) -> tuple[str, ...]:
 
 def _epoch_losses(d: Derivation, h: dict, kind: str, weights, biases, per):
     """Step losses_<kind>: the MSE on all samples at the start and after every epoch."""
-    plain, sup, label = METHODS[kind]
+    plain, sup, label = METHODS[kind][0], METHODS[kind][1], _(METHODS[kind][2])
     W, Bb = weights.symbol, None if biases is None else biases.symbol
     row = e if per is None else e * per
     d.define(inspect.getsource(epoch_losses))

@@ -33,7 +33,7 @@ from dlsteps.blocks.lstm import Cases
 from dlsteps.blocks.normalization import layer_norm
 from dlsteps.blocks.symbols import i, j, k, l, size, t, total
 from dlsteps.errors import InputError, LessonError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.model import Derivation
 from dlsteps.symbolic import Maximum
 
@@ -109,7 +109,7 @@ WEIGHTS = {
     "w2_dec": ("W_2d", "W₂ᵈ", "W_{2}^{d}", "model", "ff", "ff"),
     "wout": ("W_out", "W_out", r"W^{\mathrm{out}}", "vocab", "model", "model"),
 }
-WEIGHT_TEXT = {"embedding": "embedding table", "wout": "output layer to the vocabulary"}
+WEIGHT_TEXT = {"embedding": N_("embedding table"), "wout": N_("output layer to the vocabulary")}
 ROWS = {"model": "d_model", "ff": "d_ff", "vocab": "vocab"}
 
 DM = sp.Symbol("d_model", integer=True, positive=True)

@@ -38,7 +38,7 @@ import sympy as sp
 from dlsteps.blocks import activations, dense, losses
 from dlsteps.blocks.symbols import H, i, j, m, n, total
 from dlsteps.errors import InputError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.inputs import Given
 from dlsteps.model import Derivation, GradientCheck
 
@@ -79,10 +79,10 @@ DEFAULTS = {
     "eps": [0.5, -1.0], "eps_new": [-0.3, 0.8],
 }
 PARAMS = {  # input name: (plain symbol, Unicode, LaTeX, description)
-    "wh": ("W_h", "Wʰ", "{W^{h}}", "encoder weights Wʰ, shape (H, n)"), "bh": ("b_h", "bʰ", "{b^{h}}", "encoder bias bʰ"),
-    "wmu": ("W_mu", "W^μ", r"{W^{\mu}}", "μ-head weights W^μ, shape (m, H)"), "bmu": ("b_mu", "b^μ", r"{b^{\mu}}", "μ-head bias b^μ"),
-    "wv": ("W_v", "Wᵛ", "{W^{v}}", "log σ²-head weights Wᵛ, shape (m, H)"), "bv": ("b_v", "bᵛ", "{b^{v}}", "log σ²-head bias bᵛ"),
-    "wd": ("W_d", "Wᵈ", "{W^{d}}", "decoder weights Wᵈ, shape (n, m)"), "bd": ("b_d", "bᵈ", "{b^{d}}", "decoder bias bᵈ"),
+    "wh": ("W_h", "Wʰ", "{W^{h}}", N_("encoder weights Wʰ, shape (H, n)")), "bh": ("b_h", "bʰ", "{b^{h}}", N_("encoder bias bʰ")),
+    "wmu": ("W_mu", "W^μ", r"{W^{\mu}}", N_("μ-head weights W^μ, shape (m, H)")), "bmu": ("b_mu", "b^μ", r"{b^{\mu}}", N_("μ-head bias b^μ")),
+    "wv": ("W_v", "Wᵛ", "{W^{v}}", N_("log σ²-head weights Wᵛ, shape (m, H)")), "bv": ("b_v", "bᵛ", "{b^{v}}", N_("log σ²-head bias bᵛ")),
+    "wd": ("W_d", "Wᵈ", "{W^{d}}", N_("decoder weights Wᵈ, shape (n, m)")), "bd": ("b_d", "bᵈ", "{b^{d}}", N_("decoder bias bᵈ")),
 }
 SHAPES = {"wh": ("H", "n"), "bh": ("H",), "wmu": ("m", "H"), "bmu": ("m",), "wv": ("m", "H"), "bv": ("m",),
           "wd": ("n", "m"), "bd": ("n",), "eps": ("m",), "eps_new": ("m",)}

@@ -1,13 +1,26 @@
 """Shared helpers: run the CLI in-process and read its JSON; independent finite differences."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from dlsteps import i18n
 from dlsteps.cli import app
+
+# The suite expects English wherever it does not ask for Korean, whatever this machine's locale;
+# tests of the language's choice set their own environment.
+os.environ["DLSTEPS_LANG"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A test that runs in Korean (``--lang ko`` in-process) leaves English behind it."""
+    yield
+    i18n.use("en")
 
 
 @pytest.fixture

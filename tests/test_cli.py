@@ -133,7 +133,10 @@ def test_help_and_list_import_neither_sympy_nor_numpy():
 @pytest.mark.parametrize("args, expected", [
     (["nosuch", "--x", "0.5"], "No such command 'nosuch'"),
     (["softmax", "--bogus", "1"], "No such option: --bogus"),
-    (["softmax", "--logits"], "requires an argument"),
+    (["softmax", "--logits"], "--logits needs a value after it"),
+    (["softmax", "extra"], "Unexpected extra argument: extra"),
+    (["softmax", "--no-pager=1"], "--no-pager takes no value"),
+    (["check", "softmax"], "--answers is required"),
 ])
 def test_usage_errors_are_one_line(args, expected):
     result = subprocess.run([sys.executable, "-m", "dlsteps", *args], capture_output=True, text=True, timeout=120)

@@ -141,3 +141,13 @@ def test_python_m_dlsteps_runs_a_lesson_from_the_wheel(installed):
     result = run_in(installed, [installed["python"], "-m", "dlsteps", lesson, "--no-pager"])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip()
+
+
+def test_wheel_ships_the_compiled_korean_catalogue(names):
+    assert "dlsteps/locale/ko/LC_MESSAGES/dlsteps.mo" in names
+
+
+def test_installed_dlsteps_speaks_korean(installed):
+    result = run_in(installed, [installed["dlsteps"], "list", "--lang", "ko"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert any("\uac00" <= char <= "\ud7a3" for char in result.stdout.replace(catalogue.get("softmax").lecture, ""))

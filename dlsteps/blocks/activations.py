@@ -22,7 +22,7 @@ import sympy as sp
 
 from dlsteps.blocks.symbols import Names, at_index, i
 from dlsteps.errors import LessonError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.model import Derivation, GradientCheck, Step
 
 KINDS = ("sigmoid", "tanh", "relu")
@@ -44,8 +44,8 @@ def relu(z):
 FUNCTIONS = {"sigmoid": sigmoid, "tanh": np.tanh, "relu": relu}
 CODE = {"sigmoid": "sigmoid({z})", "tanh": "np.tanh({z})", "relu": "np.maximum(0, {z})"}
 PRIME_CODE = {"sigmoid": "{a} * (1 - {a})", "tanh": "1 - {a} ** 2", "relu": "({z} > 0) * 1.0"}
-TITLES = {"sigmoid": "Sigmoid", "tanh": "tanh", "relu": "ReLU"}
-RELU_AT_ZERO = "ReLU has no derivative at z = 0 (a kink); the derivative there is taken as 0, as PyTorch does."
+TITLES = {"sigmoid": N_("Sigmoid"), "tanh": N_("tanh"), "relu": N_("ReLU")}
+RELU_AT_ZERO = N_("ReLU has no derivative at z = 0 (a kink); the derivative there is taken as 0, as PyTorch does.")
 
 
 def values(kind: str, z: Any) -> np.ndarray:

@@ -43,7 +43,7 @@ import sympy as sp
 
 from dlsteps.blocks import activations
 from dlsteps.blocks.symbols import D, H, Names, T, i, j, k, n, size, t, total
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.model import Derivation, GradientCheck, Step
 from dlsteps.symbolic import Maximum
 
@@ -234,11 +234,11 @@ def _concat(d: Derivation, cell: Cell, value: np.ndarray, at: str) -> Step:
                   labels=_labels(value))
 
 
-TITLES = {"f": "Forget gate f_t", "i": "Input gate i_t", "c": "Candidate cell state C̃_t", "o": "Output gate o_t"}
-EXPLAIN = {"f": "f_t = σ(a^f_t): how much of each entry of C_{t-1} to keep (0 forgets, 1 keeps).",
-           "i": "i_t = σ(a^i_t): how much of the candidate to write into the cell.",
-           "c": "C̃_t = tanh(a^c_t): the new content proposed for the cell, in (-1, 1).",
-           "o": "o_t = σ(a^o_t): how much of tanh C_t to show as h_t."}
+TITLES = {"f": N_("Forget gate f_t"), "i": N_("Input gate i_t"), "c": N_("Candidate cell state C̃_t"), "o": N_("Output gate o_t")}
+EXPLAIN = {"f": N_("f_t = σ(a^f_t): how much of each entry of C_{t-1} to keep (0 forgets, 1 keeps)."),
+           "i": N_("i_t = σ(a^i_t): how much of the candidate to write into the cell."),
+           "c": N_("C̃_t = tanh(a^c_t): the new content proposed for the cell, in (-1, 1)."),
+           "o": N_("o_t = σ(a^o_t): how much of tanh C_t to show as h_t.")}
 
 
 def _gate(d: Derivation, cell: Cell, g: str, values: dict, at: str) -> None:
@@ -457,9 +457,9 @@ def _dC_surrogate(cell: Cell, dh: Step, grads: dict, dC_last: Any) -> Callable:
     return lambda Cv: float(np.sum(e * o * np.tanh(Cv)) + later @ Cv[-1] + np.sum(carried * Cv[:-1]))
 
 
-DGATE = {"f": ("Gradient at the forget gate ∂L/∂f_t", "C_t depends on f_t through f_t ⊙ C_{t-1}, so ∂L/∂f_t = ∂L/∂C_t ⊙ C_{t-1}."),
-         "i": ("Gradient at the input gate ∂L/∂i_t", "C_t depends on i_t through i_t ⊙ C̃_t, so ∂L/∂i_t = ∂L/∂C_t ⊙ C̃_t."),
-         "c": ("Gradient at the candidate ∂L/∂C̃_t", "C_t depends on C̃_t through i_t ⊙ C̃_t, so ∂L/∂C̃_t = ∂L/∂C_t ⊙ i_t.")}
+DGATE = {"f": (N_("Gradient at the forget gate ∂L/∂f_t"), N_("C_t depends on f_t through f_t ⊙ C_{t-1}, so ∂L/∂f_t = ∂L/∂C_t ⊙ C_{t-1}.")),
+         "i": (N_("Gradient at the input gate ∂L/∂i_t"), N_("C_t depends on i_t through i_t ⊙ C̃_t, so ∂L/∂i_t = ∂L/∂C_t ⊙ C̃_t.")),
+         "c": (N_("Gradient at the candidate ∂L/∂C̃_t"), N_("C_t depends on C̃_t through i_t ⊙ C̃_t, so ∂L/∂C̃_t = ∂L/∂C_t ⊙ i_t."))}
 
 
 def _dgate_step(d: Derivation, cell: Cell, dC: Step, g: str, grads: dict, at: str) -> Step:

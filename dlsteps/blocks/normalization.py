@@ -47,7 +47,7 @@ import sympy as sp
 
 from dlsteps.blocks.symbols import D, T, Names, j, size, t, total
 from dlsteps.errors import LessonError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.model import Derivation, GradientCheck, Step
 
 B = sp.Symbol("B", integer=True, positive=True)
@@ -196,15 +196,15 @@ def _normalize(d: Derivation, x: Any, gamma: Any, beta: Any, eps: Any, name: Nam
     return Normalized(x, gamma, beta, eps, mean, variance, normalized, y, (count, features))
 
 
-TITLES = {"batch": {"mean": "Mean of each feature over the batch", "variance": "Variance of each feature over the batch"},
-          "layer": {"mean": "Mean of each row over its features", "variance": "Variance of each row over its features"}}
+TITLES = {"batch": {"mean": N_("Mean of each feature over the batch"), "variance": N_("Variance of each feature over the batch")},
+          "layer": {"mean": N_("Mean of each row over its features"), "variance": N_("Variance of each row over its features")}}
 EXPLAIN = {
-    "batch": {"mean": "μ_j = (1/B) Σ_b x_bj: one mean per feature j, taken down the batch (over the samples b).",
-              "variance": "σ²_j = (1/B) Σ_b (x_bj - μ_j)²: the biased variance (divided by B, not B - 1), as the paper and PyTorch normalize with.",
-              "normalize": "x̂_bj = (x_bj - μ_j) / √(σ²_j + ε): each feature now has mean 0 and variance close to 1; ε keeps the division finite when σ²_j = 0."},
-    "layer": {"mean": "μ_t = (1/d) Σ_j x_tj: one mean per row t (a sample, or a position of a sequence), taken across its features j, not over the batch.",
-              "variance": "σ²_t = (1/d) Σ_j (x_tj - μ_t)²: the biased variance across the features of row t.",
-              "normalize": "x̂_tj = (x_tj - μ_t) / √(σ²_t + ε): each row now has mean 0 and variance close to 1 across its features."},
+    "batch": {"mean": N_("μ_j = (1/B) Σ_b x_bj: one mean per feature j, taken down the batch (over the samples b)."),
+              "variance": N_("σ²_j = (1/B) Σ_b (x_bj - μ_j)²: the biased variance (divided by B, not B - 1), as the paper and PyTorch normalize with."),
+              "normalize": N_("x̂_bj = (x_bj - μ_j) / √(σ²_j + ε): each feature now has mean 0 and variance close to 1; ε keeps the division finite when σ²_j = 0.")},
+    "layer": {"mean": N_("μ_t = (1/d) Σ_j x_tj: one mean per row t (a sample, or a position of a sequence), taken across its features j, not over the batch."),
+              "variance": N_("σ²_t = (1/d) Σ_j (x_tj - μ_t)²: the biased variance across the features of row t."),
+              "normalize": N_("x̂_tj = (x_tj - μ_t) / √(σ²_t + ε): each row now has mean 0 and variance close to 1 across its features.")},
 }
 
 

@@ -23,22 +23,23 @@ from dlsteps.errors import InputError, LessonError
 from dlsteps.i18n import _
 
 FORMATS = ("terminal", "json")
-OWN_OPTIONS = ("--answers", "--seed", "--params", "--format", "-f", "--precision", "-p", "--no-pager", "--help", "-h")
+OWN_OPTIONS = ("--answers", "--seed", "--params", "--format", "-f", "--precision", "-p", "--no-pager", "--lang", "--help", "-h")
 
 
 def register(app: typer.Typer) -> None:
     """Add `dlsteps check` (a group with one command per lesson) to `app`."""
     check = typer.Typer(name="check", invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False,
-                        help=_("Mark a hand calculation: right, wrong, or right given your own earlier values; names the first wrong step."))
+                        help=_("Mark a hand calculation: right, wrong, or right given your own earlier values; names the first wrong step."),
+                        cls=shared.Group)
     check.callback()(_help)
     for info in catalogue.catalogue().values():
         command = lesson_check(info)
-        check.command(info.name, help=command.__doc__, rich_help_panel=_("Lessons"),
+        check.command(info.name, help=command.__doc__, rich_help_panel=_("Lessons"), cls=shared.Command,
                       epilog=_("Example: dlsteps check {name} --answers my-answers.toml (or a filled-in worksheet from dlsteps {name} --worksheet -f markdown)").format(name=info.name))(command)
-    app.add_typer(check, name="check", rich_help_panel=_("Commands"))
+    app.add_typer(check, name="check", rich_help_panel=_("Commands"), cls=shared.Group)
 
 
-def _help(ctx: typer.Context) -> None:
+def _help(ctx: typer.Context, lang: str | None = shared.language_option()) -> None:
     """Without a lesson: the help, listing the lessons."""
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())

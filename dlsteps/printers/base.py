@@ -13,26 +13,26 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from dlsteps.i18n import N_, _
+
 
 BADGES = {
-    "formula = NumPy": "formula",
-    "finite differences": "gradient",
-    "finite differences (not across a kink)": "gradient (not across a kink)",
-    "finite differences (where they settle)": "gradient (where it settles)",
-    "code ran": "code",
+    "formula = NumPy": N_("formula"),
+    "finite differences": N_("gradient"),
+    "finite differences (not across a kink)": N_("gradient (not across a kink)"),
+    "finite differences (where they settle)": N_("gradient (where it settles)"),
+    "code ran": N_("code"),
 }
 """What a student reads for each check code (model.CHECKS); JSON keeps the codes."""
 
-LEGEND = ("✓ formula: the formula, evaluated at your numbers, gives the value shown. "
-          "✓ gradient: nudging each input a little (finite differences) changes the loss by this gradient. "
-          "✓ code: the NumPy line (shown with --code) ran and gave the same value.")
+LEGEND = N_("✓ formula: the formula, evaluated at your numbers, gives the value shown. "
+            "✓ gradient: nudging each input a little (finite differences) changes the loss by this gradient. "
+            "✓ code: the NumPy line (shown with --code) ran and gave the same value.")
 """The legend of the check badges, printed once before the steps."""
 
 
 def badges(step: Any) -> list[str]:
     """The step's checks in a student's words, translated."""
-    from dlsteps.i18n import _
-
     return [_(BADGES.get(code, code)) for code in step.check]
 
 
@@ -84,9 +84,9 @@ def shape_of(value: Any) -> tuple[int, ...]:
 def shape_text(value: Any) -> str:
     """A shape in words: 'scalar', '3', '3×2', or 'text' for words."""
     if isinstance(value, str):
-        return "text"
+        return _("text")
     shape = shape_of(value)
-    return "×".join(map(str, shape)) if shape else "scalar"
+    return "×".join(map(str, shape)) if shape else _("scalar")
 
 
 def label_of(derivation: Any, step: Any) -> str:

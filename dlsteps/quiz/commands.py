@@ -34,14 +34,16 @@ def register(app: typer.Typer) -> None:
     quiz = typer.Typer(
         name="quiz", invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False,
         help=_("Quiz yourself on a lesson, step by step; without a lesson, resume an unfinished quiz or review what is due."),
+        cls=shared.Group,
     )
     quiz.callback()(due_command)
     for info in catalogue.catalogue().values():
         command = lesson_quiz(info)
         quiz.command(info.name, help=command.__doc__, epilog=_("Example: dlsteps quiz {name} --steps forward").format(name=info.name),
-                     rich_help_panel=_("Lessons"))(command)
-    app.add_typer(quiz, name="quiz", rich_help_panel=_("Commands"))
-    app.command("progress", rich_help_panel=_("Commands"))(progress_command)
+                     rich_help_panel=_("Lessons"), cls=shared.Command)(command)
+    app.add_typer(quiz, name="quiz", rich_help_panel=_("Commands"), cls=shared.Group)
+    app.command("progress", rich_help_panel=_("Commands"), cls=shared.Command,
+                help=_("Your quiz progress per lesson and concept: attempts, accuracy, when each is due."))(progress_command)
 
 
 def _quiz_options(
@@ -53,7 +55,7 @@ def _quiz_options(
     """Declares the options every quiz command has (never called)."""
 
 
-QUIZ_OPTIONS = ("--seed", "--steps", "--precision", "-p", "--params", "--help", "-h")
+QUIZ_OPTIONS = ("--seed", "--steps", "--precision", "-p", "--params", "--lang", "--help", "-h")
 
 
 def input_option(spec: Any) -> str:
@@ -68,7 +70,7 @@ def lesson_quiz(info: LessonInfo) -> Callable[..., None]:
                                    _("Quiz: {title}. Inputs as for dlsteps {name}.").format(title=_(info.title), name=info.name), QUIZ_OPTIONS)
 
 
-def due_command(ctx: typer.Context) -> None:
+def due_command(ctx: typer.Context, lang: str | None = shared.language_option()) -> None:
     """Resume an unfinished quiz, else ask the concepts that are due (dlsteps progress lists them)."""
     if ctx.invoked_subcommand is None:
         _guard(resume_or_due)
@@ -76,6 +78,7 @@ def due_command(ctx: typer.Context) -> None:
 
 def progress_command(
     format: str = typer.Option("terminal", "--format", "-f", help=_("terminal or json")),
+    lang: str | None = shared.language_option(),
 ) -> None:
     """Your quiz progress per lesson and concept: attempts, accuracy, when each is due."""
     _guard(lambda: show_progress(format), command="progress")

@@ -24,20 +24,20 @@ from rich.text import Text
 from rich import box
 
 from dlsteps.errors import InputError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.quiz import grading, hints
 from dlsteps.quiz.plan import Question
 from dlsteps.quiz.store import Store
 
 QUIT, HINT, REVEAL, SKIP = ("q", "quit", "exit"), ("h", "hint"), ("r", "reveal"), ("s", "skip")
-KEYS = _("Type the value (e.g. 0.62, 1/3, or 0.1,0.2), or: h hint · r reveal · s skip · q quit.")
+KEYS = N_("Type the value (e.g. 0.62, 1/3, or 0.1,0.2), or: h hint · r reveal · s skip · q quit.")
 BAR = 30
 OUTCOME_LABELS = {
-    "right": _("right first time"),
-    "after_help": _("right after hints or tries"),
-    "wrong": _("wrong, then skipped"),
-    "revealed": _("revealed"),
-    "skipped": _("skipped"),
+    "right": N_("right first time"),
+    "after_help": N_("right after hints or tries"),
+    "wrong": N_("wrong, then skipped"),
+    "revealed": N_("revealed"),
+    "skipped": N_("skipped"),
 }
 
 
@@ -109,7 +109,7 @@ class Quiz:
         self.terminal.show(
             table,
             Text(f"{count} " + grading.Tolerance(self.precision).describe()),
-            Text(KEYS, "dim"),
+            Text(_(KEYS), "dim"),
         )
 
     def run(self) -> Counter:
@@ -158,7 +158,7 @@ class Quiz:
             if command in SKIP:
                 return self._settle(index, question, step, "wrong" if tries else "skipped", used, tries, ("skip", None, None))
             if not command:
-                self.terminal.show(Text(KEYS, "dim"))
+                self.terminal.show(Text(_(KEYS), "dim"))
                 continue
             try:
                 verdict = grading.grade(text, expected, self._tolerance(step), self._others(step, position))
@@ -218,7 +218,7 @@ def scorecard(outcomes: Counter, total: int) -> RenderableType:
     table.add_column(_("outcome"))
     table.add_column(_("questions"), justify="right")
     for outcome, label in OUTCOME_LABELS.items():
-        table.add_row(label, str(outcomes.get(outcome, 0)))
+        table.add_row(_(label), str(outcomes.get(outcome, 0)))
     left = total - sum(outcomes.values())
     if left:
         table.add_row(_("not yet answered"), str(left))
