@@ -141,7 +141,7 @@ def can_show(lang: str, encoding: str | None) -> bool:
 
 
 def use_in_framework(lang: str) -> None:
-    """Let Click's and Typer's own texts (Usage, Options, Show this message and exit) speak
+    """Let Typer's own texts (Options, Commands, [default: …]) speak
     `lang`: they call `gettext.gettext`, whose catalogue is the global text domain in the
     language of the environment. Call before importing Typer (it reads some at import)."""
     if lang == "en":

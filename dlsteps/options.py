@@ -57,7 +57,12 @@ def language_parameter() -> inspect.Parameter:
 
 
 class _TranslatedHelp:
-    """The ``--help`` option's own line in the user's language (Click writes it in English)."""
+    """The ``--help`` option's own line and the word "Usage:" in the user's language (Click
+    writes them in English)."""
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=_("Usage:") + " ")
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)  # type: ignore[misc]
