@@ -51,12 +51,35 @@ def _without_units(method: types.FunctionType) -> types.FunctionType:
     return types.FunctionType(method.__code__, space, method.__name__, method.__defaults__, method.__closure__)
 
 
-class _UnicodePrinter(PrettyPrinter):
-    """SymPy's pretty printer with o[i] written o_i, max for Max, display names, and sums
-    the lesson wrote unevaluated kept in its order."""
+def lecture_order(terms: list) -> list:
+    """The terms of a sum as a lecture writes them: those with a plus sign first, then those
+    with a minus sign, each group in SymPy's order (w - η⋅g, not SymPy's -η⋅g + w; ŷ - t;
+    o_i - m; 1 - 2⋅η⋅λ)."""
+    return [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
+
+
+def in_lecture_order(expr: sp.Basic) -> sp.Basic:
+    """`expr` with the terms of every sum stored plus signs first (`lecture_order`, keeping
+    the order of a sum written out term by term; a sum the lesson wrote unevaluated as
+    written), so numbers put in place of its symbols stay in the order printed."""
+    with sp.evaluate(False):
+        return expr.replace(lambda e: isinstance(e, sp.Add) and not written(e),
+                            lambda e: sp.Add(*lecture_order(list(e.args)), evaluate=False))
+
+
+class _LectureOrder:
+    """Sums printed as the lesson wrote them (unevaluated), else in `lecture_order`."""
 
     def _as_ordered_terms(self, expr, order=None):
-        return list(expr.args) if isinstance(expr, sp.Add) and written(expr) else super()._as_ordered_terms(expr, order)
+        if isinstance(expr, sp.Add) and written(expr):
+            return list(expr.args)
+        terms = super()._as_ordered_terms(expr, order)  # type: ignore[misc]
+        return lecture_order(terms) if isinstance(expr, sp.Add) else terms
+
+
+class _UnicodePrinter(_LectureOrder, PrettyPrinter):
+    """SymPy's pretty printer with o[i] written o_i, max for Max, display names, and sums
+    in the lecture's order (`_LectureOrder`)."""
 
     def __init__(self, settings: dict, names: dict[str, str]) -> None:
         super().__init__(settings)
@@ -118,11 +141,8 @@ def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False,
         pretty_use_unicode(previous)
 
 
-class _LatexPrinter(LatexPrinter):
-    """SymPy's LaTeX printer, with sums the lesson wrote unevaluated kept in its order."""
-
-    def _as_ordered_terms(self, expr, order=None):
-        return list(expr.args) if isinstance(expr, sp.Add) and written(expr) else super()._as_ordered_terms(expr, order)
+class _LatexPrinter(_LectureOrder, LatexPrinter):
+    """SymPy's LaTeX printer, with sums in the lecture's order (`_LectureOrder`)."""
 
 
 def latex(expr: sp.Basic, names: dict | None = None, keep_order: bool = False) -> str:
@@ -158,7 +178,7 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
         position[step.index[0]] = 1  # a recurrence: row 0 is its start, row 1 shows the rule
     used = step.formula.free_symbols
     sizes = {s: v for s, v in env.items() if s in used and isinstance(s, sp.Symbol) and isinstance(v, int)}
-    expr = _branch(expanded(step.formula.xreplace({s: sp.Integer(v) for s, v in {**sizes, **position}.items()})), env)
+    expr = in_lecture_order(_branch(expanded(step.formula.xreplace({s: sp.Integer(v) for s, v in {**sizes, **position}.items()})), env))
     mapping: dict = {}
     for atom in expr.atoms(sp.Indexed):
         if atom.base not in env or not all(index.is_Integer for index in atom.indices):
