@@ -5,7 +5,10 @@
 Each pair is run alternately N times (default 9); the medians and their ratio are
 printed, with the goal the ratio should meet and whether it does. A ratio, not a time,
 is the figure to compare across machines:
-  - `dlsteps list`              vs `python -c "import typer"`   (the catalogue must stay cheap)
+  - `dlsteps list`, `dlsteps --help`, `dlsteps softmax --help` vs `python -c "import typer"`
+    (the catalogue and the command line must stay cheap): goals 1.3, 1.5, 1.5
+  - a bad input, `dlsteps softmax --logits 1,x`, vs `python -c "import sympy, numpy, typer, rich"`:
+    goal 0.5 (the error is found before SymPy is imported)
   - `dlsteps LESSON --no-pager` vs `python -c "import sympy, numpy, typer, rich"`, for every
     lesson in the catalogue (or the ones named): goal <= 1.5
   - the sizes sweep, a lesson at a large size vs the same lesson at 3 (work that grows
@@ -58,7 +61,10 @@ def pairs(only: list[str]) -> list[tuple[str, list[str], list[str], float | None
     from dlsteps import catalogue
 
     lessons = only or list(catalogue.catalogue())
-    listed = [("dlsteps list", ["dlsteps", "list"], ["-c", "import typer"], None)]
+    typer = ["-c", "import typer"]
+    listed = [("dlsteps list", ["dlsteps", "list"], typer, 1.3), ("dlsteps --help", ["dlsteps", "--help"], typer, 1.5),
+              ("dlsteps softmax --help", ["dlsteps", "softmax", "--help"], typer, 1.5),
+              ("a bad input", ["dlsteps", "softmax", "--logits", "1,x"], IMPORTS, 0.5)]
     return listed + [(f"dlsteps {name}", ["dlsteps", name, "--no-pager"], IMPORTS, LESSON_GOAL) for name in lessons]
 
 
@@ -69,9 +75,12 @@ def sweep() -> list[tuple[str, list[str], list[str], float]]:
 
 
 def seconds(command: list[str]) -> float:
-    """Wall-clock time of one whole run of `command`, output discarded (not a terminal)."""
+    """Wall-clock time of one whole run of `command`, output discarded (not a terminal);
+    a run that fails other than by refusing its input (exit 2) stops the bench."""
     start = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    status = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    if status not in (0, 2):
+        raise SystemExit(f"bench: {' '.join(command)} exited {status}")
     return time.perf_counter() - start
 
 

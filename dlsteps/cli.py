@@ -22,13 +22,10 @@ from dlsteps.formats import BOOKLET_FORMATS, FORMATS, LIST_FORMATS
 from dlsteps.catalogue import LessonInfo
 from dlsteps.i18n import N_, _
 from dlsteps.errors import InputError, LessonError
-from dlsteps.inputs import parse_whole
 from dlsteps.options import Command, Group, language_option, lesson_callback, typed_inputs
-from dlsteps.marking import commands as check_commands
-from dlsteps.quiz import commands as quiz_commands
 
 
-app = typer.Typer(
+_app = typer.Typer(  # `app` (below) is this with every command registered
     name="dlsteps",
     help=_("Step-by-step derivations of deep-learning math: every formula and every number, checked.\n\n"
            "Try: dlsteps list, then dlsteps softmax, or dlsteps softmax --logits 1,2,3 --target 2."),
@@ -39,12 +36,12 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@_app.callback()
 def _everything(lang: str | None = language_option()) -> None:
     """Options of `dlsteps` itself, before the command (``dlsteps --lang ko list``)."""
 
 
-@app.command("list", rich_help_panel=_("Commands"), cls=Command, help=_("List every lesson with its title and the lecture it follows."))
+@_app.command("list", rich_help_panel=_("Commands"), cls=Command, help=_("List every lesson with its title and the lecture it follows."))
 def list_lessons(
     format: str = typer.Option("terminal", "--format", "-f", help=_("terminal or json")),
     lang: str | None = language_option(),
@@ -105,6 +102,7 @@ def lesson_command(info: LessonInfo) -> Callable[..., None]:
 def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
     """Run a lesson with parsed options and print it; bad input exits 2, a failed check 1."""
     from dlsteps import engine
+    from dlsteps.inputs import parse_whole
 
     try:
         _check_format(options["format"], FORMATS)
@@ -176,7 +174,7 @@ def _write(text: str, path: Path | None, paging: bool) -> None:
         files.write(path, text)
 
 
-@app.command("export", rich_help_panel=_("Commands"), cls=Command, help=_(
+@_app.command("export", rich_help_panel=_("Commands"), cls=Command, help=_(
     "Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes; "
     "or worksheets with keys, one per student: dlsteps export softmax --worksheet --seeds 1-30 -o sheets."))
 def export_booklet(
@@ -207,6 +205,7 @@ def _export(lessons: list[str], format: str, output: Path, precision: str, force
             worksheet: bool, seeds: str | None, blanks: str | None) -> list[Path]:
     """The booklet, or with `worksheet` the sheets and keys; returns the files written."""
     from dlsteps import export
+    from dlsteps.inputs import parse_whole
 
     _check_format(format, BOOKLET_FORMATS)
     digits = parse_whole(precision, "--precision", 1, 17)
@@ -224,16 +223,37 @@ def _fail(command: str, message: str) -> None:
     raise typer.Exit(2)
 
 
-def _register_lessons() -> None:
-    for info in catalogue.catalogue().values():
-        command = lesson_command(info)
-        epilog = _("Example: {example}").format(example=info.example)
-        app.command(info.name, help=command.__doc__, epilog=epilog, rich_help_panel=_("Lessons"), cls=Command)(command)
+def _add_lesson(target: typer.Typer, info: LessonInfo) -> None:
+    """Register lesson `info` as a command of `target`."""
+    command = lesson_command(info)
+    epilog = _("Example: {example}").format(example=info.example)
+    target.command(info.name, help=command.__doc__, epilog=epilog, rich_help_panel=_("Lessons"), cls=Command)(command)
 
 
-_register_lessons()
-quiz_commands.register(app)
-check_commands.register(app)
+_complete = False
+
+
+def complete() -> typer.Typer:
+    """The whole command line, every lesson, quiz and check command registered (once): for
+    `dlsteps --help`, the quiz and check groups, and tests (``from dlsteps.cli import app``)."""
+    global _complete
+    if not _complete:
+        from dlsteps.marking import commands as check_commands
+        from dlsteps.quiz import commands as quiz_commands
+
+        for info in catalogue.catalogue().values():
+            _add_lesson(_app, info)
+        quiz_commands.register(_app)
+        check_commands.register(_app)
+        _complete = True
+    return _app
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: the whole command line (`complete`), built when first asked for."""
+    if name == "app":
+        return complete()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> int:
@@ -258,15 +278,19 @@ def main() -> int:
 
 def invoked(arguments: list[str]) -> tuple[Any, list[str], str]:
     """The Click command for `arguments`, its arguments and its name. Only the command that
-    runs is built (Typer builds every option of every command it is given: about 100 ms
-    for all lessons, quizzes and checks); `dlsteps --help` builds them all to list them."""
+    runs is registered and built (Typer builds every option of every command it is given:
+    about 100 ms for all lessons, quizzes and checks); `dlsteps --help`, quiz and check
+    build them all (`complete`)."""
     first = arguments[0]
-    for info in app.registered_commands:
-        if info.name == first:
-            alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, context_settings=app.info.context_settings, cls=Group)
-            alone.registered_commands.append(info)
-            return typer.main.get_command(alone), arguments[1:], f"dlsteps {first}"
-    return typer.main.get_command(app), arguments, "dlsteps"
+    alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, context_settings=_app.info.context_settings, cls=Group)
+    lessons = catalogue.catalogue()
+    if first in lessons:
+        _add_lesson(alone, lessons[first])
+    elif first in {"list", "export"}:
+        alone.registered_commands += [info for info in _app.registered_commands if info.name == first]
+    else:
+        return typer.main.get_command(complete()), arguments, "dlsteps"
+    return typer.main.get_command(alone), arguments[1:], f"dlsteps {first}"
 
 
 def _usage_message(error: Exception, arguments: list[str]) -> str | None:

@@ -14,10 +14,10 @@ def run(name: str, typed: dict[str, tuple[str, str]] | None = None, seed: int | 
     Raises `InputError` for bad inputs and `LessonError` when a formula and its NumPy
     value (or a gradient and its finite differences) disagree.
     """
+    info = catalogue.get(name)
+    given = resolve(info, typed or {}, seed)  # a bad input is refused before SymPy and NumPy load
     from dlsteps.checks import check
 
-    info = catalogue.get(name)
-    given = resolve(info, typed or {}, seed)
     derivation = Derivation(lesson=info.name, title=_(info.title), lecture=info.lecture, seed=seed, lang=language())
     catalogue.load(info).derive(derivation, given)
     options = {spec.name: spec.option for spec in info.inputs}

@@ -18,7 +18,6 @@ import typer.core
 from dlsteps import i18n
 from dlsteps.catalogue import InputSpec, LessonInfo
 from dlsteps.i18n import _
-from dlsteps.inputs import describe, read_params
 
 
 def input_option(spec: InputSpec, taken: tuple[str, ...] = ()) -> str:
@@ -28,6 +27,8 @@ def input_option(spec: InputSpec, taken: tuple[str, ...] = ()) -> str:
 
 def input_parameter(spec: InputSpec, taken: tuple[str, ...] = ()) -> inspect.Parameter:
     """A lesson input as a keyword parameter with its Typer option (help with shape and default)."""
+    from dlsteps.inputs import describe  # not for `dlsteps list`, which needs no inputs
+
     option = typer.Option(None, input_option(spec, taken), help=f"{_(spec.help)}: {describe(spec, {})}.",
                           show_default=spec.default, metavar=spec.kind.upper(), rich_help_panel=_("Inputs"))
     return inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=str | None)
@@ -98,6 +99,8 @@ def lesson_callback(info: LessonInfo, run: Callable[[LessonInfo, dict[str, Any]]
 
 def typed_inputs(info: LessonInfo, options: dict[str, Any], params: Any) -> dict[str, tuple[str, str]]:
     """Input texts by name: from the `params` file (if any), overridden by options typed."""
+    from dlsteps.inputs import read_params
+
     typed = {}
     if params is not None:
         typed = {name: (text, "file") for name, text in read_params(params, info).items()}

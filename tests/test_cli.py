@@ -120,11 +120,13 @@ from typer.testing import CliRunner
 from dlsteps.cli import app
 for args in (["--help"], ["list"], ["list", "--format", "json"]):
     assert CliRunner().invoke(app, args).exit_code == 0, args
+for args in (["softmax", "--logits", "1,x"], ["lstm", "--x", "1,2;3"], ["kl", "--p", "0.5,0.6"]):
+    assert CliRunner().invoke(app, args).exit_code == 2, args  # refused before SymPy loads
 print(sorted(m for m in ("sympy", "numpy") if m in sys.modules))
 """
 
 
-def test_help_and_list_import_neither_sympy_nor_numpy():
+def test_help_list_and_bad_input_import_neither_sympy_nor_numpy():
     result = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
