@@ -91,14 +91,28 @@ def _forward(d: Derivation, h: dict, given: dict, scale: bool) -> attention.Atte
               + (_("Scaled by √d (--scale sqrt-d), as the transformer does; the lecture does not scale.") if scale
                  else _("No scaling, as in the lecture (--scale sqrt-d divides by √d, as the transformer does).")))
     sc = attention.scores(d, h["s"], h["H"], names=NAMES, scale=scale)
+    sc.scores.explanation = _("e_i = Σ_k s_k h_ik, the dot product of s with h_i: the larger, the better h_i matches s. In the transformer's words, s is the query and each h_i is a key (and a value).") + (
+        " " + _("Divided by √d, as in the transformer: the dot product of d-dimensional vectors grows like √d, and large scores would make the softmax nearly one-hot.") if scale else "")
     sc.scores.notes += _lecture_notes(h["H"].value, h["s"].value, given["encoder_states"].origin)
     d.section(_("Softmax: the attention weights"),
               _("α_i = exp(e_i) / Σ_j exp(e_j): positive weights that sum to 1, larger where the score is larger."))
     sm = attention.weights(d, sc, names=NAMES)
+    _speak_softmax(sm)
     if len(h["H"].value) == 1:
         sm.probs.notes += (_("with one encoder state the softmax has one score, so its weight is exactly 1 and the context is h_1 itself"),)
     d.section(_("Weighted sum: the context vector"), _("c = Σ_i α_i h_i: the encoder states averaged with the attention weights."))
-    return attention.Attention(sc, sm, h["H"], attention.context(d, sc, sm, h["H"], names=NAMES))
+    context = attention.context(d, sc, sm, h["H"], names=NAMES)
+    context.title = _("Weighted sum of the encoder states")
+    context.explanation = _("Entry k of the context: c_k = Σ_i α_i h_ik, each encoder state counted with its weight.")
+    return attention.Attention(sc, sm, h["H"], context)
+
+
+def _speak_softmax(sm) -> None:
+    """The softmax block's prose (written for logits o and probabilities y) in this lesson's
+    symbols: scores e, weights α."""
+    sm.shift.title = _("Shift by the largest score")
+    sm.shift.explanation = _("Shifting every score by the same m leaves the softmax unchanged: exp(e_i - m) / Σ_k exp(e_k - m) = exp(e_i) / Σ_k exp(e_k), as the factor exp(-m) cancels. Shifting by the maximum keeps every exponent ≤ 0, so nothing overflows.")
+    sm.probs.explanation = _("α_i = exp(e_i) / Σ_k exp(e_k), computed from the shifted exponentials.")
 
 
 def _lecture_notes(H: np.ndarray, s: np.ndarray, origin: str) -> tuple[str, ...]:
@@ -124,7 +138,7 @@ def _output(d: Derivation, h: dict, att: attention.Attention, tanh: bool, drawn:
     z = d.step("combine", _("Output layer on [c; s]"),
                explanation=_("W_out [c; s] with W_out of shape (out, 2d): its first d columns multiply c, its last d columns multiply s."),
                symbol=sp.IndexedBase("z" if tanh else "o"), index=(l,),
-               formula=total(W[l, k] * c[k], k, D) + total(W[l, D + k] * s[k], k, D), value=value, notes=notes,
+               formula=sp.Add(total(W[l, k] * c[k], k, D), total(W[l, D + k] * s[k], k, D), evaluate=False), value=value, notes=notes,
                code=f"{'z' if tanh else 'o'} = {h['W'].var} @ np.concatenate([{att.output.var}, {h['s'].var}])", concept="attention.combine")
     return z, activations.activate(d, z, "tanh", names={"a": "o"}) if tanh else z
 
@@ -150,6 +164,7 @@ def _backward(d: Derivation, h: dict, att: attention.Attention, out: tuple, tanh
     loss = loss_of(h["W"].value, h["g"].value, tanh)
     dc, direct = _stack_gradients(d, h, att, delta, loss, tanh)
     back = attention.backward(d, att, dc, names=BACK_NAMES)
+    _speak_backward(back, att, scale)
     H, s = h["H"].value, h["s"].value
 
     def whole(v: np.ndarray) -> float:
@@ -157,9 +172,23 @@ def _backward(d: Derivation, h: dict, att: attention.Attention, out: tuple, tanh
 
     d.step("dL_ds", _("Gradient of the decoder state"),
            explanation=_("The two paths add up: ∂L/∂s_k = gᵈⁱʳ_k + gᵃᵗᵗ_k."), symbol=d.name(sp.IndexedBase("dL_ds"), "∂L/∂s", r"\frac{\partial L}{\partial s}"),
-           index=(k,), lhs=sp.Derivative(sp.Symbol("L"), h["s"].symbol[k]), formula=direct.symbol[k] + back.query.symbol[k],
+           index=(k,), lhs=sp.Derivative(sp.Symbol("L"), h["s"].symbol[k]), formula=sp.Add(direct.symbol[k], back.query.symbol[k], evaluate=False),
            value=direct.value + back.query.value, code=f"dL_ds = {direct.var} + {back.query.var}", concept="attention.dL_ds",
            gradient=GradientCheck(whole, s))
+
+
+def _speak_backward(back: attention.Backward, att: attention.Attention, scale: bool) -> None:
+    """The attention block's backward prose (written for queries, keys and values Q, K, V)
+    in this lesson's symbols, and the weighted average that decides each sign of ∂L/∂e."""
+    back.weights.explanation = _("c = Σ_i α_i h_i, so ∂L/∂α_i = Σ_k ∂L/∂c_k h_ik: how much each weight would change the loss.")
+    back.scores.explanation = _("The softmax Jacobian ∂α_l/∂e_i = α_l(δ_li - α_i), with δ_li = 1 for l = i and 0 otherwise, summed against ∂L/∂α: ∂L/∂e_i = α_i (∂L/∂α_i - Σ_l α_l ∂L/∂α_l).")
+    weights = np.asarray(att.weights.value)
+    average = float(weights @ back.weights.value)
+    if (weights > 0).all():  # a weight that underflowed to 0 has ∂L/∂e_i = 0 whatever ∂L/∂α_i is
+        back.scores.notes += (_("Σ_l α_l ∂L/∂α_l = {average:.4g}, the weighted average of ∂L/∂α: ∂L/∂e_i is positive where ∂L/∂α_i is above it, negative where it is below").format(average=average),)
+    back.query.title = _("Gradient of s through the scores")
+    back.query.explanation = _("e_i = Σ_k s_k h_ik, so the path through the scores gives gᵃᵗᵗ_k = Σ_i ∂L/∂e_i h_ik") + (
+        _(", divided by √d like the scores.") if scale else ".")
 
 
 def _stack_gradients(d: Derivation, h: dict, att: attention.Attention, delta, loss, tanh: bool) -> tuple:

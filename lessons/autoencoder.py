@@ -50,10 +50,10 @@ META = {
 }
 
 LAYERS = {
-    "enc": {"dense": {"z": "u"}, "act": {"a": "z"}, "da": {"da": ("dz_du", "∂z/∂u", r"\frac{\partial z}{\partial u}")},
+    "enc": {"dense": {"z": "u"}, "act": {"a": "z"}, "da": {"da": ("dz_du", "σ′ᵉ", r"{\sigma'}^{e}")},
             "delta": {"delta": ("delta_e", "δᵉ", r"\delta^{e}")}},
     "dec": {"dense": {"z": "v"}, "act": {"a": ("x_hat", "x̂", r"\hat{x}")},
-            "da": {"da": ("dxhat_dv", "∂x̂/∂v", r"\frac{\partial \hat{x}}{\partial v}")},
+            "da": {"da": ("dxhat_dv", "σ′ᵈ", r"{\sigma'}^{d}")},
             "delta": {"delta": ("delta_d", "δᵈ", r"\delta^{d}")}},
 }
 AFTER = {"enc": {"z": ("u_new", "u′", "u'")}, "enc_act": {"a": ("z_new", "z′", "z'")},
@@ -139,14 +139,16 @@ def _noisy_input(d: Derivation, h: dict):
 def _forward(d: Derivation, h: dict, x_in, kind: str):
     """Encoder, decoder and the reconstruction loss L (before the update)."""
     no_bias = _("no bias, as in the lecture")
-    d.section(_("Encoder"), _("Compress the n inputs into the m-dimensional code z = σ(Wᵉ {x}), sigmoid activation; {bias}.").format(
-        x=_shown(d, x_in), bias=_("with the bias bᵉ (beyond the lecture)") if h["be"] is not None else no_bias))
+    n_, m_ = np.shape(h["We"].value)[1], np.shape(h["We"].value)[0]
+    d.section(_("Encoder"), _("Compress the n = {n} inputs into a code of m = {m} numbers, z = σ(Wᵉ {x}), sigmoid activation; {bias}.").format(
+        n=n_, m=m_, x=_shown(d, x_in), bias=_("with the bias bᵉ (beyond the lecture)") if h["be"] is not None else no_bias))
     enc = _layer(d, h["We"], x_in, h["be"], "enc.", LAYERS["enc"]["dense"], LAYERS["enc"]["act"], (m, n))
-    d.section(_("Decoder"), _("Expand the code back to n outputs x̂ = σ(Wᵈ z), sigmoid activation; {bias}.").format(
-        bias=_("with the bias bᵈ (beyond the lecture)") if h["bd"] is not None else no_bias))
+    d.section(_("Decoder"), _("Expand the code back to n = {n} outputs x̂ = σ(Wᵈ z), sigmoid activation; {bias}.").format(
+        n=n_, bias=_("with the bias bᵈ (beyond the lecture)") if h["bd"] is not None else no_bias))
     dec = _layer(d, h["Wd"], enc[1], h["bd"], "dec.", LAYERS["dec"]["dense"], LAYERS["dec"]["act"], (n, m))
     d.section(_("Reconstruction loss"), _("The target is the clean input x itself. {convention}").format(convention=_CONVENTION[kind]()))
     loss = losses.squared_error(d, dec[1], h["x"], kind, count=n)
+    loss.loss.explanation = _("Here the target t is the clean input x and the output o is x̂.") + " " + loss.loss.explanation
     loss.loss.notes += _unreachable_note(h["x"].value)
     return enc, dec, loss
 
@@ -232,7 +234,8 @@ def _backward(d: Derivation, layer_pair, grad, which: str, fn, input_grad: bool 
 def _explain_backward(d: Derivation, layer, out, prime, delta, grads) -> None:
     """The blocks' explanations, rewritten with this layer's symbols (z is the code here)."""
     pre, a, W, x, dl = _shown(d, layer.z), _shown(d, out), _shown(d, layer.W), _shown(d, layer.x), _shown(d, delta)
-    prime.explanation = _("σ'({pre}_i) = σ({pre}_i)(1 - σ({pre}_i)) = {a}_i (1 - {a}_i), written out with the {a} already computed.").format(pre=pre, a=a)
+    prime.explanation = _("σ'({pre}_i) = σ({pre}_i)(1 - σ({pre}_i)) = {a}_i (1 - {a}_i), written out with the {a} already computed; the next step calls it {s}_i.").format(
+        pre=pre, a=a, s=_shown(d, prime))
     delta.explanation = _("Chain rule: {d}_i = ∂L/∂{pre}_i = ∂L/∂{a}_i · σ'({pre}_i); {a}_i depends on {pre}_i alone, so the product is element by element (⊙).").format(d=dl, pre=pre, a=a)
     grads.W.explanation = _("∂{pre}_i/∂{W}_ij = {x}_j, so ∂L/∂{W}_ij = {d}_i {x}_j: in matrix form ∂L/∂{W} = {d} {x}ᵀ, the outer product, of the same shape as {W}.").format(pre=pre, W=W, x=x, d=dl)
     if grads.b is not None:

@@ -75,7 +75,7 @@ META = {
 }
 
 MAZUR = {"x": [0.05, 0.10], "target": [0.01, 0.99], "W": [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
-         "b": [[0.35, 0.35], [0.60, 0.60]]}
+         "b": [[0.35, 0.35], [0.60, 0.60]], "lr": 0.5}
 MAX_LAYERS = 10
 MAX_PARAMETERS = 2000
 """Every gradient is checked by finite differences of the whole network: beyond this many
@@ -366,7 +366,7 @@ def derive(d: Derivation, given: dict) -> None:
     """Fill `d` with the forward pass, the loss, the backward pass, the update and the loss after."""
     net, sources = network(given, d.seed)
     h = _record(d, given, net, sources)
-    mazur = _is_mazur(net)
+    mazur = _is_mazur(net, h["lr"].value)
     layers, h["a"], output = _forward(d, net, h, mazur)
     loss = _loss(d, net, h, output)
     grads = _backward(d, net, h, layers, output, loss)
@@ -393,9 +393,10 @@ def _record(d: Derivation, given: dict, net: Network, sources: dict) -> dict:
     return h
 
 
-def _is_mazur(net: Network) -> bool:
-    """Whether the numbers are Mazur's example (with per-neuron biases)."""
-    return (net.sizes == [2, 2, 2] and net.bs is not None and net.kinds == ["sigmoid", "sigmoid"] and net.loss == "half-sse"
+def _is_mazur(net: Network, lr: float) -> bool:
+    """Whether the numbers are Mazur's example (with per-neuron biases), his η = 0.5 included:
+    the notes that name his numbers hold only then."""
+    return (lr == MAZUR["lr"] and net.sizes == [2, 2, 2] and net.bs is not None and net.kinds == ["sigmoid", "sigmoid"] and net.loss == "half-sse"
             and np.allclose(net.x, MAZUR["x"]) and np.allclose(net.target, MAZUR["target"])
             and all(np.allclose(W, M) for W, M in zip(net.Ws, MAZUR["W"])) and all(np.allclose(b, M) for b, M in zip(net.bs, MAZUR["b"])))
 
@@ -442,7 +443,7 @@ def _setup_text(net: Network, mazur: bool) -> str:
     if net.depth > TYPED:
         text += " " + _("Layers past the fifth have no --w/--b options: their numbers come from --seed or the fixed pattern.")
     if mazur:
-        text += " " + _("The numbers are Matt Mazur's \"A Step by Step Backpropagation Example\" (2015): inputs 0.05, 0.10, weights w1..w8 = 0.15..0.55 row by row, biases 0.35 and 0.60, η = 0.5.")
+        text += " " + _("The numbers are Matt Mazur's \"A Step by Step Backpropagation Example\" (2015): inputs 0.05, 0.10; his weights w1..w4 = 0.15, 0.20, 0.25, 0.30 are W⁽¹⁾ row by row (w1 = W⁽¹⁾₀₀, w2 = W⁽¹⁾₀₁: indices count from 0) and w5..w8 = 0.40, 0.45, 0.50, 0.55 are W⁽²⁾; biases 0.35 and 0.60, η = 0.5.")
     return text
 
 
@@ -473,11 +474,23 @@ def _backward(d: Derivation, net: Network, h: dict, layers: list, output, loss) 
 
 
 def _backward_text(net: Network, layer: int) -> str:
-    if layer == net.depth and net.loss == "ce":
-        return _("With softmax and cross-entropy the chain rule through the softmax collapses: δ⁽ᴸ⁾ = ∂L/∂z⁽ᴸ⁾ = y - t (the target sums to 1).")
-    if layer == net.depth:
-        return _("δ⁽ᴸ⁾ = ∂L/∂a⁽ᴸ⁾ ⊙ f'(z⁽ᴸ⁾); then ∂L/∂W⁽ˡ⁾ = δ⁽ˡ⁾ a⁽ˡ⁻¹⁾ᵀ, ∂L/∂b⁽ˡ⁾ = δ⁽ˡ⁾ and ∂L/∂a⁽ˡ⁻¹⁾ = W⁽ˡ⁾ᵀ δ⁽ˡ⁾ for the layer below.")
-    return _("The gradient ∂L/∂a⁽ˡ⁾ arrives from layer l + 1; δ⁽ˡ⁾ = ∂L/∂a⁽ˡ⁾ ⊙ f'(z⁽ˡ⁾), and the same three products follow.")
+    """Where δ of this layer comes from, and which products follow, in this layer's symbols:
+    the first layer passes nothing further down (x is the input)."""
+    l, kind = up(layer), net.kinds[layer - 1]
+    if kind == "linear":
+        delta = _("With softmax and cross-entropy the chain rule through the softmax collapses: δ{l} = ∂L/∂z{l} = y - t (the target sums to 1).").format(l=l)
+    elif layer == net.depth:
+        delta = _("δ{l} = ∂L/∂a{l} ⊙ {prime}{l}: the gradient of the loss by the output times the slope of the activation, element by element.").format(
+            l=l, prime=PRIMES[kind])
+    else:
+        delta = _("The gradient ∂L/∂a{l} arrives from layer {above}; δ{l} = ∂L/∂a{l} ⊙ {prime}{l}.").format(l=l, above=layer + 1, prime=PRIMES[kind])
+    bias = f", ∂L/∂b{l} = δ{l}" if net.bs is not None else ""
+    if layer > 1:
+        products = _("Then ∂L/∂W{l} = δ{l} {inner}ᵀ{bias}, and ∂L/∂{inner} = W{l}ᵀ δ{l} goes to the layer below.").format(
+            l=l, inner=f"a{up(layer - 1)}", bias=bias)
+    else:
+        products = _("Then ∂L/∂W{l} = δ{l} xᵀ{bias}; x is the input, so nothing goes further down.").format(l=l, bias=bias)
+    return delta + " " + products
 
 
 def _delta(d: Derivation, net: Network, h: dict, dl, layer: int, output, loss, upstream):
@@ -521,7 +534,7 @@ def _update_text(net: Network, h: dict, grads: list, mazur: bool) -> str:
     if mazur:
         lr = h["lr"].value
         kept = Network(net.sizes, net.kinds, net.loss, net.x, net.target, [W - lr * g.W.value for W, g in zip(net.Ws, grads)], net.bs)
-        text += " " + _("Mazur's post shares one bias per layer (0.35 and 0.60) and leaves it unchanged. This step's weight gradients do not depend on that choice, so the weights below are his (w5⁺ = 0.35891648, w1⁺ = 0.149780716, …); the loss after differs: with the biases left unchanged it would be {kept:.9f} (the post reports 0.291027924), with them updated it is L′ below.").format(
+        text += " " + _("Mazur's post shares one bias per layer (0.35 and 0.60) and leaves it unchanged. This step's weight gradients do not depend on that choice, so the weights below are his (w5⁺ = 0.35891648 is W⁽²⁾′₀₀, w1⁺ = 0.149780716 is W⁽¹⁾′₀₀, …); the loss after differs: with the biases left unchanged it would be {kept:.9f} (the post prints 0.291027924, but its own rounded weights give {kept:.9f} too), with them updated it is L′ below.").format(
             kept=kept.loss_of(_output(kept)))
     return text
 

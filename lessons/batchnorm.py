@@ -78,17 +78,21 @@ def needed_width(x: np.ndarray) -> np.ndarray:
 def derive(d: Derivation, given: dict) -> None:
     """Fill `d` with batch norm forward and backward, the running averages, the depth table."""
     h = _inputs(d, given)
-    d.section(_("Batch statistics"), _("Each feature j (a column) is normalized with the mean and variance of its own values over the mini-batch (the rows b)."))
+    d.section(_("Batch statistics"), _("Each feature j (a column) is normalized with the mean and variance of its own values over the mini-batch (the rows b): B = {B} samples, d = {d} features.").format(
+        B=h["x"].value.shape[0], d=h["x"].value.shape[1]))
     bn = norm.batch_norm(d, h["x"], h["gamma"], h["beta"], h["eps"])
     d.section(_("Backward through the batch statistics"),
               _("Given the upstream gradient g = ∂L/∂y. Every x_b'j moves every y_bj of its feature through μ_j and σ²_j, so ∂L/∂x is not just g γ / √(σ² + ε); the steps follow Ioffe & Szegedy (2015, §3), and each is checked by finite differences of the whole batch's loss."))
-    norm.batch_norm_backward(d, bn, h["upstream"])
+    grads = norm.batch_norm_backward(d, bn, h["upstream"])
+    g = np.asarray(h["upstream"].value, float)
+    grads.beta.notes += cancelled(grads.beta.value, g, "∂L/∂β")
+    grads.gamma.notes += cancelled(grads.gamma.value, g * bn.xhat.value, "∂L/∂γ")
     d.section(_("Running averages for inference"),
               _("During training the running mean and variance are updated once per batch; at inference they replace the batch statistics. Shown: one update with this batch."))
     running = norm.running_statistics(d, bn, h["running_mean"], h["running_var"], h["momentum"])
     norm.batch_norm_eval(d, bn, running)
     d.section(_("Vanishing gradient: σ' over depth"),
-              _("σ'(z) = σ(z)(1 - σ(z)) ≤ 1/4, with the maximum at z = 0. Backpropagating through k sigmoid layers multiplies the gradient by one σ' per layer (weights aside), so by at most (1/4)^k. A model, not a trained network: suppose each of k layers had pre-activations like this batch, and take each layer's factor as the batch's mean slope s̄; then the product is s̄^k, once for x as given and once for the normalized y."))
+              _("σ'(z) = σ(z)(1 - σ(z)) ≤ 1/4, with the maximum at z = 0. Backpropagating through k sigmoid layers multiplies the gradient by one σ' per layer (weights aside), so by at most (1/4)^k. A model, not a trained network: suppose each of k layers had pre-activations (the inputs z of its sigmoids) like this batch, and take each layer's factor as the batch's mean slope s̄; then the product is s̄^k, once for x as given and once for the normalized y."))
     _depth(d, h, bn)
     d.section(_("Beyond the lecture: layer normalization"),
               _("Layer norm takes the same steps across the features of each sample (a row) instead of down the batch, so it needs no batch and no running averages; the transformer lesson uses it. Here without γ and β."))
@@ -197,10 +201,28 @@ def _slopes(d: Derivation, z, tag: str, label: str, mark: tuple[str, str]):
                   concept="batchnorm.mean_slope", substitute=True)
 
 
+FLAT_SLOPE = 0.025
+"""A sigmoid slope below a tenth of its largest, 1/4 (|z| above about 3.6), is called flat."""
+
+
 def _slope_note(z: np.ndarray, slopes: np.ndarray) -> tuple[str, ...]:
+    """The largest and smallest slope; the smallest lies at the z farthest from 0, and is
+    called flat only where it is (computed)."""
     q = np.unravel_index(np.argmin(slopes), slopes.shape)
-    return (_("All slopes are at most 1/4 (here the largest is {high:.4g}); the smallest, {low:.3g}, is at z = {z:.4g}, where the sigmoid is flat").format(
-        high=float(slopes.max()), low=float(slopes[q]), z=float(z[q])),)
+    numbers = {"high": float(slopes.max()), "low": float(slopes[q]), "z": float(z[q])}
+    if slopes[q] < FLAT_SLOPE:
+        return (_("All slopes are at most 1/4 (here the largest is {high:.4g}); the smallest, {low:.3g}, is at z = {z:.4g}, where the sigmoid is flat").format(**numbers),)
+    return (_("All slopes are at most 1/4 (here the largest is {high:.4g}); the smallest, {low:.3g}, is at z = {z:.4g}, the z farthest from 0").format(**numbers),)
+
+
+def cancelled(value: np.ndarray, terms: np.ndarray, name: str) -> tuple[str, ...]:
+    """A note for each entry of a sum down the batch (Σ_b terms_bj) that float64 cannot tell
+    from 0: its terms cancel, and what is left is rounding (computed)."""
+    value, terms = np.asarray(value, float), np.asarray(terms, float)
+    floor = 4 * terms.shape[0] * np.finfo(float).eps * np.abs(terms).sum(axis=0)
+    low = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    return tuple(_("{name}{j} = {value:.4g} is 0 up to float64 rounding: its terms cancel, and float64 keeps about 16 digits of each").format(
+        name=name, j=str(q).translate(low), value=value[q]) for q in np.flatnonzero((value != 0) & (np.abs(value) <= floor)))
 
 
 def depth_notes(given: float, normalized: float, depth: int) -> tuple[str, ...]:

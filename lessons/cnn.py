@@ -9,11 +9,11 @@ layer to the two classes {1, 0} and softmax with cross-entropy:
     P_ij = X_(i-p, j-p), 0 outside X                 n' = ⌊(n + 2p - k)/s⌋ + 1
     Y^c_ij = Σ_a Σ_b P_(i s + a, j s + b) K^c_ab       cross-correlation (no kernel flip)
     M^c_ij = max_u max_v Y^c_(i q + u, j q + v),  A^c_ij = Σ_u Σ_v Y^c_(i q + u, j q + v) / q²
-    f = [M¹ row by row; M² row by row]   z = W f (+ b)   y = softmax(z)   L = -Σ_k t_k log y_k
+    f = [M¹ row by row; M² row by row]   o = W f (+ b)   y = softmax(o)   L = -Σ_k t_k log y_k
 
 The strongest response max_ij Y_ij of each kernel on each image makes the table of which
 kernel responds to which image: the line to the 1, the curve to the 0. Stride 1 is set
-against stride 2. Backward: ∂L/∂z = y - t, the dense layer, back through flatten and
+against stride 2. Backward: ∂L/∂o = y - t, the dense layer, back through flatten and
 pooling (max pooling sends a window's gradient to its first maximum, row by row, as PyTorch
 does), ∂L/∂K_ab = Σ_ij ∂L/∂Y_ij P_(i s + a, j s + b), and ∂L/∂X through the convolution.
 The math is the `convolution`, `dense` and `softmax_ce` blocks'.
@@ -219,11 +219,13 @@ def _responses(d: Derivation, h: dict, given: dict) -> None:
     d.section(_("Which kernel responds to which image"),
               _("The same kernels on a second image X′. A kernel's strongest response, the largest entry of its feature map, says how well its pattern appears anywhere in the image."))
     other = conv.pad(d, h["image2"], h["padding"], n, at="other.", names={"P": ("P2", "P′", "P'")})
+    other.explanation = _("X′ padded the same way, with p rows and columns of zeros around it; with p = 0, P′ is X′.")
     maps = {}
     for c in (1, 2):
         maps[c] = conv.convolve(d, other, h[f"kernel{c}"], h["stride"], k, at="other.", id=f"conv{c}",
                                 names={"Y": (f"Y2{c}", f"Y′{'¹²'[c - 1]}", f"Y'^{{{c}}}")},
                                 title=_("Feature map of kernel {c} on X′").format(c=c))
+        maps[c].explanation = _("Kernel {c} slid over P′ exactly as over P above: at each position, multiply element by element and add.").format(c=c)
     peaks = [conv.peak(d, h[f"Y{c}"], h["n_out"], id=f"peak{c}", names={"R": (f"R{c}", f"R{'¹²'[c - 1]}", f"R^{{{c}}}")},
                        title=_("Strongest response of kernel {c} on X").format(c=c)) for c in (1, 2)]
     peaks += [conv.peak(d, maps[c], h["n_out"], at="other.", id=f"peak{c}", names={"R": (f"R2{c}", f"R′{'¹²'[c - 1]}", f"R'^{{{c}}}")},
@@ -269,8 +271,10 @@ def _strides(d: Derivation, h: dict) -> None:
                   _("the stride compared"), var="s_other")
     size = conv.output_size(d, h["image"], h["kernel1"], alt, h["padding"], (n, k), id="out_size_other",
                             names={"n_out": ("n_other", "n″", "n''")})
+    size.explanation = _("The same count at the stride s' = {o}: n″ = ⌊(n + 2p - k)/s'⌋ + 1 per side.").format(o=other)
     Z = conv.convolve(d, h["P"], h["kernel1"], alt, k, id="conv1_other", names={"Y": "Z"},
                       title=_("Feature map of kernel 1 at stride {o}").format(o=other))
+    Z.explanation = _("Kernel 1 slid over P again, now s' = {o} pixel(s) at a time: at each position, multiply element by element and add.").format(o=other)
     small, large = (Z.value, h["Y1"].value) if other > s else (h["Y1"].value, Z.value)
     step = max(s, other) // min(s, other)
     if np.array_equal(small, large[::step, ::step][: len(small), : len(small)]):
@@ -287,6 +291,9 @@ def _pooling(d: Derivation, h: dict) -> None:
         names = {"M": (f"M{c}", f"M{'¹²'[c - 1]}", f"M^{{{c}}}"), "r": (f"r{c}", f"r{'¹²'[c - 1]}", f"r^{{{c}}}"),
                  "A": (f"A{c}", f"A{'¹²'[c - 1]}", f"A^{{{c}}}")}
         pooled = conv.pool(d, h[f"Y{c}"], h["pool_size"], h["n_out"], names=names, size_step=size, suffix=str(c))
+        pooled.max.title = _("Max pooling of map {c}").format(c=c)
+        pooled.first.title = _("Where each maximum of map {c} sits").format(c=c)
+        pooled.avg.title = _("Average pooling of map {c}").format(c=c)
         size, h[f"pool{c}"] = pooled.size, pooled
 
 
@@ -294,14 +301,22 @@ def _classifier(d: Derivation, h: dict, given: dict) -> None:
     """Steps flatten, dense.linear, shift, exp, sum, softmax, log_softmax, loss."""
     mode = h["mode"]
     d.section(_("Flatten, dense layer, softmax"),
-              _("The {mode}-pooled maps become one vector f (channel, row, column: PyTorch's order), a dense layer W of shape (2, 2m²) scores the classes 1 and 0, and softmax with cross-entropy compares the scores with the target.").format(
+              _("The {mode}-pooled maps become one vector f (channel, row, column: PyTorch's order), a dense layer W of shape (2, 2nₚ²) scores the classes 1 and 0, and softmax with cross-entropy compares the scores with the target.").format(
                   mode=_("max") if mode == "max" else _("average")) + _filled(d, given))
     pooled = [getattr(h[f"pool{c}"], mode) for c in (1, 2)]
     h["f"] = conv.flatten(d, pooled, h["pool1"].size)
-    h["layer"] = dense.forward(d, h["W"], h["f"], h["b"], at="dense.")
+    first, second = (dense.shown(d, M)[0] for M in pooled)
+    h["f"].explanation = _("The pooled maps one after another, each row by row: entry (i, j) of {first} goes to l = i nₚ + j, entry (i, j) of {second} to l = nₚ² + i nₚ + j (PyTorch's order: channel, row, column).").format(
+        first=first, second=second)
+    h["layer"] = dense.forward(d, h["W"], h["f"], h["b"], at="dense.", names={"z": "o"})
+    h["layer"].z.explanation = _("{pre}_i = Σ_k {W}_ik {x}_k{bias}: {W} has shape ({out}, {inp}) = (out, in), as PyTorch's nn.Linear; each {pre}_i is a weighted sum of the inputs.").format(
+        pre="o", W="W", x="f", out=2, inp=len(h["f"].value), bias=" + b_i" if h["b"] is not None else "")
     h["sm"] = softmax_ce.softmax(d, h["layer"].z, count=h["layer"].sizes[0])
     h["sm"].probs.labels = ((), CLASSES)
     h["loss"] = softmax_ce.cross_entropy(d, h["sm"], h["t"])
+    hot = int(np.argmax(h["t"].value))
+    h["loss"].notes = (_("t is one-hot at class {c} (entry {q}), so L = -log y_{q} = -log {y:.4g}").format(
+        c=CLASSES[hot], q=hot, y=h["sm"].probs.value[hot]),)
 
 
 def _filled(d: Derivation, given: dict) -> str:
@@ -310,6 +325,15 @@ def _filled(d: Derivation, given: dict) -> str:
     if d.seed is not None:
         return " " + _("W was not typed: drawn with NumPy's default_rng({seed}), uniform in [-0.5, 0.5], two decimals.").format(seed=d.seed)
     return " " + _("W was not typed (the lecture gives none): 0.15 on the first map's entries and -0.1 on the second's for class 1, the opposite for class 0.")
+
+
+def _explain_dense(grads) -> None:
+    """The dense layer's gradients told in this lesson's symbols: o = W f (+ b)."""
+    grads.W.explanation = _("∂{pre}_i/∂{W}_ij = {x}_j, so ∂L/∂{W}_ij = {d}_i {x}_j: in matrix form ∂L/∂{W} = {d} {x}ᵀ, the outer product, of the same shape as {W}.").format(
+        pre="o", W="W", x="f", d="∂L/∂o")
+    if grads.b is not None:
+        grads.b.explanation = _("∂{pre}_i/∂{b}_i = 1, so ∂L/∂{b}_i = {d}_i.").format(pre="o", b="b", d="∂L/∂o")
+    grads.x.explanation = _("f_j feeds every o_i through W_ij, so ∂L/∂f_j = Σ_i W_ij ∂L/∂o_i: in matrix form Wᵀ ∂L/∂o, which goes back through the flattening to the pooled maps.")
 
 
 def _parts(h: dict) -> dict:
@@ -327,21 +351,28 @@ def _backward(d: Derivation, h: dict) -> None:
     d.section(_("Backward pass (beyond #1)"),
               _("Lecture #1 stops at the forward pass; here the loss is followed back to the kernels and the image. Every gradient is checked against finite differences of the whole loss."))
     parts = _parts(h)
-    delta = softmax_ce.gradient(d, h["sm"], h["t"], h["loss"], names={"dL_do": ("dL_dz", "∂L/∂z", r"\frac{\partial L}{\partial z}")})
+    delta = softmax_ce.gradient(d, h["sm"], h["t"], h["loss"])
+    delta.title = _("Gradient at the logits: y - t")
+    delta.explanation = _("Softmax and cross-entropy together: ∂L/∂o_j = Σ_k ∂L/∂y_k · ∂y_k/∂o_j = Σ_k (-t_k / y_k) · y_k(δ_kj - y_j) = y_j - t_j, because the target sums to 1 (dlsteps softmax works it out term by term).")
     grads = dense.backward(d, h["layer"], delta, at="dense.", checks={key: check(parts, key) for key in ("W", "b")} | {"x": check(parts, "f")})
+    _explain_dense(grads)
     mode, pooled = h["mode"], [getattr(h[f"pool{c}"], h["mode"]) for c in (1, 2)]
     back = conv.unflatten(d, grads.x, pooled, h["pool1"].size, checks=[check(parts, f"pooled{c}") for c in (1, 2)],
                           ids=("dL_dpooled1", "dL_dpooled2"))
+    for step, M, place in zip(back, pooled, ("i nₚ + j", "nₚ² + i nₚ + j")):
+        step.explanation = _("Undo the flattening: entry (i, j) of {M} receives the gradient of f at l = {l}.").format(M=dense.shown(d, M)[0], l=place)
     dY = [conv.pool_backward(d, h[f"Y{c}"], h[f"pool{c}"], back[c - 1], h["pool_size"], mode, check=check(parts, f"Y{c}"))
           for c in (1, 2)]
     conv.kernel_entry(d, h["P"], h["kernel1"], dY[0], h["stride"], h["n_out"],
                       names={"g00": ("dL_dK1_00", "∂L/∂K¹₀₀", r"\frac{\partial L}{\partial K^{1}_{00}}")}, check=check_entry(parts))
     for c in (1, 2):
-        conv.kernel_gradient(d, h["P"], h[f"kernel{c}"], dY[c - 1], h["stride"], h["n_out"], check=check(parts, f"K{c}"))
+        kernel = conv.kernel_gradient(d, h["P"], h[f"kernel{c}"], dY[c - 1], h["stride"], h["n_out"], check=check(parts, f"K{c}"))
+        kernel.title = _("Gradient of kernel {c}").format(c=c)
     via = []
     for c in (1, 2):
         via.append(conv.contribution(d, h["P"], h[f"kernel{c}"], dY[c - 1], h["stride"], h["n_out"], k, id=f"dL_dP_via{c}",
                                      names={"D": (f"D{c}", f"Δ{'¹²'[c - 1]}", rf"\Delta^{{{c}}}")},
                                      check=check_via(parts, c)))
+        via[-1].title = _("Gradient of the padded input through kernel {c}").format(c=c)
     dP = conv.input_gradient(d, h["P"], via, check=check(parts, "P"))
     conv.crop(d, dP, h["image"], h["padding"], check=check(parts, "X"))

@@ -113,7 +113,8 @@ def _checked(given: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _information(d: Derivation, h: dict) -> None:
     unit = h["logs"].unit
     d.section(_("Information: the surprise -log p ({unit})").format(unit=unit),
-              _("An outcome of probability p_i carries the information (surprise) -log p_i: a sure outcome (p = 1) tells nothing, a rare one tells a lot."))
+              _("An outcome of probability p_i carries the information (surprise) -log p_i: a sure outcome (p = 1) tells nothing, a rare one tells a lot.")
+              + " " + _units(h["logs"]))
     surprise = {key: _surprise(d, h, key) for key in ("p", "q")}
     d.section(_("Expected value"),
               _("E[X] = Σ_i p_i x_i: each value weighted by its probability. The lecture's point is that two distributions can share a mean and still differ in uncertainty. Over the same two values, (0.9, 0.1) and (0.5, 0.5) share a mean only if x_0 = x_1, so X (under P) and V (under Q) each have their own values: by default P pays 10 with probability 0.1 and Q pays 2 with probability 0.5, both a mean of 1."))
@@ -176,6 +177,13 @@ def _uniform(q: np.ndarray, name: str, unit: str, cross: bool = False) -> tuple[
     return (_("{Q} is uniform: log {k} = {v:.4g} {unit} is the largest entropy any distribution over {k} outcomes can have").format(Q=name, k=len(q), v=value, unit=unit),)
 
 
+def _units(logs: information.Logs) -> str:
+    """The logarithm's base and the unit it gives, said once on screen."""
+    if logs.divide:
+        return _("Logarithms are in base 2, so the values are in bits.")
+    return _("Logarithms are natural (base e), so the values are in nats.")
+
+
 # One-hot targets and the batch mean
 
 
@@ -194,6 +202,7 @@ def _one_hot(d: Derivation, h: dict) -> None:
                formula=Q.symbol[0, i], value=Q.value[0].copy(), code=f"qhat = {Q.var}[0]", concept="cross_entropy.sample")
     full = information.cross_entropy(d, t, q, id="one_hot_ce", base=h["base"], count=m,
                               names={"terms": "w", "total": ("H_tq", "H(t,q̂)", r"H(t, \hat{q})")})
+    full.terms.explanation = _("w_i = -t_i log q̂_i: with a one-hot t, every term but the true class's is 0.")
     _batch_mean(d, h, full.total.value)
 
 
@@ -235,7 +244,7 @@ def _against_mse(d: Derivation, h: dict) -> None:
     p = h["phat"]
     columns = tuple(f"p̂={prob(x)}" for x in p.value)
     d.section(_("CE against MSE as the prediction falls: the losses"),
-              _("Target 1 (the true class), prediction p̂ of its probability. CE = -log p̂ (the binary cross-entropy with t = 1, natural log here whatever --base); MSE = (1 - p̂)², the mean over one output, with no 1/2 (the `mse` convention; `half-sse` would halve it and its gradients)."))
+              _("Target 1 (the true class), prediction p̂ of its probability. CE = -log p̂ is the binary cross-entropy with t = 1, in natural log whatever --base. MSE = (1 - p̂)² is the mean over one output with no 1/2, as PyTorch's MSELoss computes it; a 1/2 in front would halve it and its gradients."))
     ce = _sweep(d, "ce_loss", _("Cross-entropy"), ("CE", "CE", r"\mathrm{CE}"), -sp.log(p.symbol[i]), -np.log(p.value),
                 f"-np.log({p.var})", columns)
     mse = _sweep(d, "mse_loss", _("Squared error"), ("MSE", "MSE", r"\mathrm{MSE}"), (1 - p.symbol[i]) ** 2, (1 - p.value) ** 2,
@@ -326,6 +335,8 @@ def _sigmoid(d: Derivation, p, columns: tuple) -> tuple:
     prime = activations.derivative(d, z, a, "sigmoid", at="sigmoid.", names={"da": ("dsig_dz", "∂σ/∂z", r"\frac{\partial \sigma}{\partial z}")})
     for step in (a, prime):
         step.labels = ((), columns)
+    prime.title = _("Slope of the sigmoid")
+    prime.explanation = _("σ'(z) = σ(z)(1 - σ(z)), written with σ_i = p̂_i already computed.")
     return z, prime
 
 
@@ -342,8 +353,9 @@ def _chain(d: Derivation, p, z, prime, gp: tuple, columns: tuple) -> tuple:
                    gradient=GradientCheck(ce_of_logit, zv))
     dmse = activations.delta(d, gmse, z, prime, "sigmoid", at="mse.", names={"delta": ("dMSE_dz", "∂MSE/∂z", r"\frac{\partial \mathrm{MSE}}{\partial z}")},
                              check=GradientCheck(mse_of_logit, zv))
-    for step, title in ((dce, _("CE by the logit: chain rule")), (dmse, _("MSE by the logit: chain rule"))):
+    for step, title, loss in ((dce, _("CE by the logit: chain rule"), "CE"), (dmse, _("MSE by the logit: chain rule"), "MSE")):
         step.labels, step.title = ((), columns), title
+        step.explanation = _("Chain rule, for each prediction on its own: ∂{L}/∂z_i = ∂{L}/∂p̂_i · ∂σ/∂z_i, where σ_i = p̂_i.").format(L=loss)
     dmse.explanation += " " + _("For MSE nothing cancels: ∂MSE/∂z = 2 (p̂ - 1) · p̂ (1 - p̂), and the factor p̂ goes to 0 as the prediction gets worse.")
     dmse.notes += _vanishing(p.value, short.value, dmse.value)
     return dce, dmse

@@ -34,7 +34,7 @@ import numpy as np
 import sympy as sp
 
 from dlsteps.blocks import activations, dense
-from dlsteps.blocks.symbols import j, m, n, size
+from dlsteps.blocks.symbols import j, m, size
 from dlsteps.errors import InputError
 from dlsteps.i18n import N_, _
 from dlsteps.model import Derivation, GradientCheck
@@ -58,6 +58,9 @@ META = {
                    "help": "G's loss: non-saturating -log D(G(z)) (the lecture's) or minimax log(1 - D(G(z)))"},
     },
 }
+
+c = sp.Symbol("c", integer=True, positive=True)
+"""The number of colour channels (3 for RGB), as the prose writes it: Wᵍ of shape (c, m)."""
 
 SHOWN = {"W_g": ("Wᵍ", "{W^{g}}"), "b_g": ("bᵍ", "{b^{g}}"), "eta": ("η", r"\eta")}
 NAMES = {
@@ -166,7 +169,7 @@ def _inputs(d: Derivation, given: dict) -> dict:
          "w": d.given("w", sp.IndexedBase("w"), vector("w"), given["w"], _("discriminator weights w")),
          "b": d.given("b", sp.Symbol("b"), float(given["b"].value), given["b"], _("discriminator bias b")),
          "lr": d.given("lr", sp.Symbol("eta"), float(given["lr"].value), given["lr"], _("learning rate η"))}
-    size(d, n, len(real))
+    size(d, c, len(real))
     size(d, m, len(h["z"].value))
     return h
 
@@ -188,7 +191,7 @@ class Generator:
 def _generator(d: Derivation, h: dict) -> Generator:
     """u = Wᵍ z + bᵍ and G = σ(u), with the computed note on the colour."""
     d.section(_("Generator: a fake colour"), _("The generator maps the latent z to a colour: G(z) = σ(Wᵍ z + bᵍ), one sigmoid per channel, so every entry lies in (0, 1), like the entries of an RGB colour. Wᵍ has shape (c, m) = (out, in), as PyTorch's nn.Linear."))
-    layer = dense.forward(d, h["Wg"], h["z"], h["bg"], at="g.", names={"z": "u"}, count={"out": n, "in": m})
+    layer = dense.forward(d, h["Wg"], h["z"], h["bg"], at="g.", names={"z": "u"}, count={"out": c, "in": m})
     G = activations.activate(d, layer.z, "sigmoid", at="g.", names={"a": "G"})
     _explain_generator(d, layer, G)
     G.notes += (colour_note(G.value, h["x"].value),)
@@ -196,10 +199,19 @@ def _generator(d: Derivation, h: dict) -> Generator:
 
 
 def _explain_generator(d: Derivation, layer, G) -> None:
-    """The blocks' explanations in the generator's symbols (u, G or u′, G′)."""
+    """The blocks' explanations in the generator's symbols (u, G or u′, G′), and the
+    weighted sum written as the prose writes it, the sum before the bias."""
+    layer.z.formula = sum_first(layer.z.formula)
     u, W, b, a = (dense.shown(d, handle)[0] for handle in (layer.z, layer.W, layer.b, G))
     layer.z.explanation = _("{u}_i = Σ_k {W}_ik z_k + {b}_i: {W} has shape (c, m) = (out, in), as PyTorch's nn.Linear; each channel is a weighted sum of the latent entries plus its bias.").format(u=u, W=W, b=b)
     G.explanation = _("{G}_i = σ({u}_i) = 1 / (1 + exp(-{u}_i)), between 0 and 1: the fake colour.").format(G=a, u=u)
+
+
+def sum_first(formula: sp.Expr) -> sp.Expr:
+    """Σ_k W_ik z_k + b_i kept in that order (unevaluated): the dense block's sum is stored
+    bias first, while the prose and the numbers under it put the bias last."""
+    terms = sorted(formula.args, key=lambda term: not term.has(sp.Sum))
+    return sp.Add(*terms, evaluate=False)
 
 
 def colour_name(colour) -> str:
@@ -207,10 +219,11 @@ def colour_name(colour) -> str:
     return min(COLOURS, key=lambda key: float(np.sum((np.asarray(colour) - COLOURS[key]) ** 2)))
 
 
-def colour_note(G, x) -> str:
-    """How close the fake colour is to the real one, computed; with colour names for RGB."""
+def colour_note(G, x, shown: str = "G(z)") -> str:
+    """How close the fake colour is to the real one, computed; with colour names for RGB.
+    `shown` is how the colour is written (G(z), or G′(z) after G's update)."""
     distance, largest = float(np.linalg.norm(G - x)), float(np.sqrt(len(x)))
-    text = _("distance to the real colour ‖G(z) - x‖ = {d:.4g} (0 would be the real colour itself; at most √{c} = {top:.4g})").format(d=distance, c=len(x), top=largest)
+    text = _("distance to the real colour ‖{G} - x‖ = {d:.4g} (0 would be the real colour itself; at most √{c} = {top:.4g})").format(G=shown, d=distance, c=len(x), top=largest)
     if len(x) != 3:
         return text
     rgb = ", ".join(f"{v:.3g}" for v in G)
@@ -240,12 +253,13 @@ def _symbol(d: Derivation, plain: str, unicode: str, latex: str) -> sp.Symbol:
 
 def _unit(d: Derivation, w, x, b, at: str, s: tuple, D: tuple) -> Pass:
     """s = Σ_k w_k x_k + b and D = σ(s) for one input of the discriminator."""
-    layer = dense.forward(d, w, x, b, at=at, names={"z": s}, count={"in": n})
+    layer = dense.forward(d, w, x, b, at=at, names={"z": s}, count={"in": c})
     out = activations.activate(d, layer.z, "sigmoid", at=at, names={"a": D})
     layer.z.explanation = _("{s} = Σ_k {w}_k {x}_k + {b}: the logit of the logistic unit, a weighted sum of the colour's channels.").format(
         s=dense.shown(d, layer.z)[0], x=dense.shown(d, x)[0], w=dense.shown(d, w)[0], b=dense.shown(d, b)[0])
     out.explanation = _("{D} = σ({s}): the probability the discriminator gives that this colour is real.").format(
         D=dense.shown(d, out)[0], s=dense.shown(d, layer.z)[0])
+    out.substitute = True  # a scalar: written out with its logit
     return Pass(layer, out)
 
 
@@ -270,7 +284,7 @@ def _by(f, point) -> GradientCheck:
 
 def _d_gradients(d: Derivation, h: dict, G, disc: dict) -> dict:
     """δ for each term through σ' = σ(1 - σ), each term's ∂/∂w and ∂/∂b, and their sums."""
-    d.section(_("Discriminator gradients"), _("Chain rule for each term: ∂L/∂w_k = ∂L/∂D · σ'(s) · ∂s/∂w_k, with σ'(s) = σ(s)(1 - σ(s)) = D(1 - D) and ∂s/∂w_k = the input's channel k. w and b are shared by the real and the fake term, so their gradients add up. G(z) is held fixed in D's step."))
+    d.section(_("Discriminator gradients"), _("Chain rule for each term: ∂L/∂w_j = ∂L/∂D · σ'(s) · ∂s/∂w_j, with σ'(s) = σ(s)(1 - σ(s)) = D(1 - D) and ∂s/∂w_j = the input's channel j. w and b are shared by the real and the fake term, so their gradients add up. G(z) is held fixed in D's step."))
     x, w, b = h["x"].value, h["w"].value, h["b"].value
     parts = {}
     for key, seen in (("real", x), ("fake", G.value)):
@@ -302,7 +316,7 @@ CHAIN_TEXT = {
     "real": lambda: _("∂(-log D)/∂D = -1/D; times σ' = D(1 - D) this is -(1 - D) = D - 1: near -1 while D misjudges the real colour, near 0 once D(x) → 1."),
     "non-saturating": lambda: _("∂(-log D′)/∂D′ = -1/D′; times σ' = D′(1 - D′) this is -(1 - D′) = D′ - 1: near -1 while D′ spots the fake (D′(G(z)) → 0), so G still learns when it is losing."),
     "fake": lambda: _("∂(-log(1 - D))/∂D = 1/(1 - D); times σ' = D(1 - D) this is D: the gradient is as large as D's mistake on the fake."),
-    "minimax": lambda: _("∂ log(1 - D)/∂D = -1/(1 - D); times σ' = D(1 - D) this is -D: it vanishes as D → 0, when D spots the fake (saturation)."),
+    "minimax": lambda: _("∂ log(1 - D′)/∂D′ = -1/(1 - D′); times σ' = D′(1 - D′) this is -D′: it vanishes as D′ → 0, when D′ spots the fake (saturation)."),
 }
 
 
@@ -326,10 +340,12 @@ def _chain(d: Derivation, unit: Pass, kind: str, at: str, key: str, loss: str, t
     prime = activations.derivative(d, s, D, "sigmoid", at=at, names={"da": (
         f"d{D.var}_ds", f"∂{Dshown[0]}/∂{sshown[0]}", rf"\frac{{\partial {Dshown[1]}}}{{\partial {sshown[1]}}}")})
     prime.explanation = _("σ'({s}) = σ({s})(1 - σ({s})) = {D}(1 - {D}), written out with {D} already computed.").format(s=sshown[0], D=Dshown[0])
+    prime.substitute = True  # a scalar: written out with D
     names = {"delta": (f"delta_{key}", f"δ_{key}", rf"\delta_{{\mathrm{{{key}}}}}")}
     check = _by(lambda p: term_value(kind, p), s.value)
     if g is not None:
         delta = activations.delta(d, g, s, prime, "sigmoid", at=at, names=names, check=check)
+        delta.title = _("Delta: the gradient at the logit")
         delta.explanation = _("δ = ∂{L}/∂{s} = ∂{L}/∂{D} · σ'({s}). ").format(L=loss, s=sshown[0], D=Dshown[0]) + text
         delta.substitute = True
         return delta
@@ -413,7 +429,7 @@ def _g_loss(d: Derivation, new_d: dict, kind: str):
 
 def _g_gradients(d: Derivation, h: dict, gen: Generator, new_d: dict, loss, kind: str) -> dense.Gradients:
     """δ at D′'s logit, ∂L_G/∂G through D′'s weights, δᵍ through G's σ', ∂L_G/∂Wᵍ and ∂L_G/∂bᵍ."""
-    d.section(_("Generator gradients, flowing back through D′"), _("G's loss reaches Wᵍ through D′: ∂L_G/∂Wᵍ_ik = ∂L_G/∂D′ · σ'(s′_fake) · w′_i · σ'(u_i) · z_k. D′'s weights w′ carry the gradient back to the colour G(z); G's own sigmoid σ'(u) = G(1 - G) carries it on to Wᵍ."))
+    d.section(_("Generator gradients, flowing back through D′"), _("G's loss reaches Wᵍ through D′: ∂L_G/∂Wᵍ_ij = ∂L_G/∂D′ · σ'(s′_fake) · w′_i · σ'(u_i) · z_j. D′'s weights w′ carry the gradient back to the colour G(z); G's own sigmoid σ'(u) = G(1 - G) carries it on to Wᵍ."))
     z, Wg, bg = h["z"].value, h["Wg"].value, h["bg"].value
     w, b = new_d["w"].value, new_d["b"].value
     delta = _chain(d, new_d["fake"], kind, "g.d.", "G", "L_G", CHAIN_TEXT["non-saturating" if kind == "real" else kind]())
@@ -442,12 +458,12 @@ def _g_update(d: Derivation, h: dict, gen: Generator, new_d: dict, grads, loss, 
     d.section(_("Generator update"), _("Gradient descent on G's parameters only (D′ stays as it is): Wᵍ′ = Wᵍ - η ∂L_G/∂Wᵍ, bᵍ′ = bᵍ - η ∂L_G/∂bᵍ."))
     new = dense.update_layer(d, gen.layer, grads, h["lr"], at="g.")
     d.section(_("Generator after its update"), _("The same z through the updated generator, judged by the same D′."))
-    layer = dense.forward(d, new.W, h["z"], new.b, at="g.after.", names={"z": ("u_new", "u′", "u'")}, count={"out": n, "in": m})
+    layer = dense.forward(d, new.W, h["z"], new.b, at="g.after.", names={"z": ("u_new", "u′", "u'")}, count={"out": c, "in": m})
     G_new = activations.activate(d, layer.z, "sigmoid", at="g.after.", names={"a": ("G_new", "G′", "G'")})
     _explain_generator(d, layer, G_new)
     x = h["x"].value
     before, after = float(np.linalg.norm(gen.G.value - x)), float(np.linalg.norm(G_new.value - x))
-    G_new.notes += (colour_note(G_new.value, x), _closer(before, after))
+    G_new.notes += (colour_note(G_new.value, x, "G′(z)"), _closer(before, after))
     unit = _unit(d, new_d["w"], G_new, new_d["b"], "g.after.d.", NAMES["s_G_new"], NAMES["D_G_new"])
     unit.out.notes += (_moved(new_d["fake"].out.value, unit.out.value, "D′(G(z))", _("new fake")),)
     _loss_after(d, "g.", [(kind, unit)], ("L_G_new", "L_G′", "L_{G}'"), loss, h["lr"].value, (grads.W, grads.b))

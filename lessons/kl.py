@@ -8,7 +8,8 @@ Follows Deep Learning 101 #16, in its order:
 
 Conventions: 0 log 0 = 0 (a term with p_i = 0 adds nothing), and p log(p / 0) = +inf for
 p > 0, so KL(P‖Q) is infinite where Q gives zero probability to something P can produce.
-Logarithms in base e (nats) or 2 (bits). The math is the `information` block's; this
+Logarithms in base e (nats) or 2 (bits), said on screen. SciPy's `jensenshannon` is the
+square root of the JSD: a note gives that root. The math is the `information` block's; this
 module tells the lecture's story with it.
 """
 
@@ -46,17 +47,27 @@ def derive(d: Derivation, given: dict) -> None:
     q = d.given("q", sp.IndexedBase("q"), np.array(given["q"].value, dtype=float), given["q"], _("distribution Q"))
     d.given("base", sp.Symbol("b"), logs.number, given["base"], _("log base"))
     d.section(_("Entropy and cross-entropy ({unit})").format(unit=logs.unit),
-              _("Information of an outcome is -log p_i; entropy is its expectation under P. Terms with p_i = 0 count 0 (0 log 0 = 0)."))
+              _("Information of an outcome is -log p_i; entropy is its expectation under P. Terms with p_i = 0 count 0 (0 log 0 = 0).")
+              + " " + _units(logs))
     own = information.entropy(d, p, base=base)
     cross = information.cross_entropy(d, p, q, base=base)
     d.section(_("KL divergence"),
-              _("KL(P‖Q) = H(P,Q) - H(P): the extra cost of coding P with Q. It is >= 0, and 0 only when P = Q. Each term is computed as p_i log(p_i / q_i), not as a difference of two logs, so no digits are lost when P ≈ Q."))
+              _("KL(P‖Q) = H(P,Q) - H(P): the extra average surprise when outcomes come from P but are scored with Q's probabilities. It is ≥ 0, and 0 only when P = Q. Each term is computed as p_i log(p_i / q_i), not as a difference of two logs, so no digits are lost when P ≈ Q."))
     forward = information.kl(d, p, q, id="kl_pq", base=base, names=KL_PQ, via=(cross.total, own.total))
     backward = information.kl(d, q, p, id="kl_qp", base=base, names=KL_QP)
     _asymmetry(d, forward.total, backward.total)
     d.section(_("Jensen-Shannon divergence"),
               _("A symmetric, always finite divergence: compare each distribution with their average M."))
-    information.jensen_shannon(d, p, q, base=base)
+    jsd = information.jensen_shannon(d, p, q, base=base).jsd
+    jsd.notes += (_("SciPy's jensenshannon({args}) returns its square root, √JSD(P‖Q) = {root:.4g}").format(
+        args="p, q, base=2" if logs.divide else "p, q", root=np.sqrt(max(jsd.value, 0.0))),)
+
+
+def _units(logs: information.Logs) -> str:
+    """The logarithm's base and the unit it gives, said once on screen."""
+    if logs.divide:
+        return _("Logarithms are in base 2, so the values are in bits.")
+    return _("Logarithms are natural (base e), so the values are in nats.")
 
 
 def _asymmetry(d: Derivation, forward, backward) -> None:
@@ -65,6 +76,6 @@ def _asymmetry(d: Derivation, forward, backward) -> None:
         backward.notes += (_("the asymmetry KL(P‖Q) - KL(Q‖P) is not shown: at least one of them is infinite"),)
         return
     delta = d.name(sp.Symbol("Delta"), "Δ", r"\Delta")
-    d.step("asymmetry", _("Asymmetry"), explanation=_("KL is not a distance: in general KL(P‖Q) != KL(Q‖P)."),
+    d.step("asymmetry", _("Asymmetry"), explanation=_("KL is not a distance: in general KL(P‖Q) ≠ KL(Q‖P)."),
            symbol=delta, formula=forward.symbol - backward.symbol, value=forward.value - backward.value,
            code=f"Delta = {forward.var} - {backward.var}", substitute=True)

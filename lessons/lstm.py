@@ -41,6 +41,10 @@ GATE_OF = {"wf": "f", "wi": "i", "wc": "c", "wo": "o"}
 SHOWN = {"h0": ("h₍₋₁₎", "h_{(-1)}"), "C0": ("C₍₋₁₎", "C_{(-1)}"), "W_y": ("Wʸ", "W^{y}"), "b_y": ("bʸ", "b^{y}"),
          **{f"W_{g}": (f"W{lstm.MARK[g][0]}", f"W^{{{lstm.MARK[g][1]}}}") for g in lstm.GATES},
          **{f"b_{g}": (f"b{lstm.MARK[g][0]}", f"b^{{{lstm.MARK[g][1]}}}") for g in lstm.GATES}}
+D_IN = sp.Symbol("d_in", integer=True, positive=True)
+K_OUT = sp.Symbol("K", integer=True, positive=True)
+"""The input size and the number of classes, shown as D and K as the prose and --help name them
+(the block's defaults print d and n); d_in sorts after H, so a size reads H + D as in the prose."""
 WHOLE_LOSS_WORK = 400
 """Up to this many T·H·(H+D), the weight gradients are checked against finite differences
 of the whole loss (rerunning every step); beyond, of their local chain-rule surrogate."""
@@ -95,13 +99,14 @@ def derive(d: Derivation, given: dict) -> None:
 
 
 def _story(d, X, h0, C0, W, b, Wy, by, y, checks) -> None:
+    d.name(D_IN, "D", "D")
     d.section(_("Forward: stack h_{t-1} on x_t"),
               _("z_t = [h_{t-1}; x_t], h first: it fixes which columns of each W act on h (the first H) and which on x (the last D). Time steps are counted t = 0 … T-1 as in code; h_{-1} and C_{-1} are the given previous states. No biases unless --bias is given. Weights have shape (out, in) as in PyTorch."))
     sections = {"gates": (_("Forward: the forget, input and candidate gates"), _("Each gate is a weighted sum of z_t put through σ (a gate in (0, 1)) or tanh (the candidate, in (-1, 1)).")),
                 "state": (_("Forward: cell state, output gate, hidden state"), _("C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t and h_t = o_t ⊙ tanh C_t, element by element."))}
-    cell = lstm.forward(d, X, h0, C0, W, b, stage=lambda name: name in sections and d.section(*sections[name]))
+    cell = lstm.forward(d, X, h0, C0, W, b, count={"D": D_IN}, stage=lambda name: name in sections and d.section(*sections[name]))
     d.section(_("Output: logits, softmax and cross-entropy"), _("g_t = W_y h_t, ŷ_t = softmax(g_t); the loss is the cross-entropy with the one-hot target, summed over the steps."))
-    ro = lstm.readout(d, cell, Wy, y, by)
+    ro = lstm.readout(d, cell, Wy, y, by, classes=K_OUT)
     d.section(_("Backward: ∂L/∂g = ŷ - y, then W_y"), _("The lecture's order: first the output layer, then the output gate, then the cell state and the other three gates."))
     out = lstm.readout_backward(d, ro)
     back = {"h": (_("Backward: through h_t to W_o"), _("∂L/∂W_o = ∂L/∂h · ∂h/∂o · ∂o/∂W_o: the middle factor is the Jacobian of an element-wise product.")),
@@ -111,9 +116,10 @@ def _story(d, X, h0, C0, W, b, Wy, by, y, checks) -> None:
             "c": (_("Backward: the candidate W_c"), _("∂L/∂C̃_t = ∂L/∂C_t ⊙ i_t, then tanh', then Σ_t δ z_tᵀ.")),
             "time": (_("Back through time (beyond the lecture when T > 1)"),
                      _("What step t sends back to step t-1: ∂L/∂h_{t-1} (through z_t) and ∂L/∂C_{t-1} (through f_t). The lecture stops at one step; with T = 1 these are the gradients at the given previous states."))}
-    lstm.backward(d, cell, out.h, checks=checks, stage=lambda name: name in back and d.section(*back[name]))
+    grads = lstm.backward(d, cell, out.h, checks=checks, stage=lambda name: name in back and d.section(*back[name]))
+    grads.dh.explanation = _("h_t feeds step t's own output (∂ℓ/∂h_t) and, through z_{t+1} = [h_t; x_{t+1}], the next step: the first H entries of ∂L/∂z_{t+1}. At the last step t = T-1 nothing follows, so with T = 1 this is just ∂ℓ/∂h.")
     d.section(_("Why the cell state keeps gradients alive (beyond the lecture)"),
-              _("Back through time the gradient at C is multiplied by f at every step, nothing else; a state squashed by tanh at every step, as an RNN's is, also picks up 1 - tanh² ≤ 1 each time."))
+              _("Back through time along the cell, C_{t+1} = f_{t+1} ⊙ C_t + …, the gradient at C is multiplied by f at every step and by nothing else; a state squashed by tanh at every step, as an RNN's is, also picks up 1 - tanh² ≤ 1 each time."))
     lstm.cell_path(d, cell)
 
 

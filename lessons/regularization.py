@@ -3,7 +3,7 @@
 Follows Deep Learning 101 #14. Losses: MSE + λ Σ|w_j| (L1) and MSE + λ Σ w_j² (L2); the
 bias is not penalized but is updated with the weights. The L2 step is
 w' = (1 - 2ηλ) w - η g: it multiplies w by the factor κ = 1 - 2ηλ (weight decay). The L1
-step is the proximal (soft-threshold) step: u = w - ηg, w' = sign(u) max(|u| - ηλ, 0), so
+step is the proximal (soft-threshold) step: u = w - ηg, w' = sign(u) max(0, |u| - ηλ), so
 a weight lands on exactly 0 when |w - ηg| <= ηλ. The linear model, its MSE, gradients and
 update tables are the `linear` block's; this module adds the penalties and tells the
 lecture's story.
@@ -42,12 +42,12 @@ _SUPERSCRIPT = {"L1": "ᴸ¹", "L2": "ᴸ²"}
 
 
 def soft_threshold(u, threshold):
-    """sign(u) max(|u| - ηλ, 0): the L1 proximal step."""
+    """sign(u) max(0, |u| - ηλ): the L1 proximal step."""
     return sp.sign(u) * sp.Max(sp.Abs(u) - threshold, 0)
 
 
 def l1_numpy(w, g, lr, lam_):
-    """NumPy: the proximal step sign(u) max(|u| - ηλ, 0) with u = w - ηg."""
+    """NumPy: the proximal step sign(u) max(0, |u| - ηλ) with u = w - ηg."""
     u = w - lr * g
     return np.sign(u) * np.maximum(np.abs(u) - lr * lam_, 0.0)
 
@@ -57,7 +57,7 @@ def rules(lr: float, lam_: float) -> dict:
     return {
         "l1": linear.Rule(lambda w, g: soft_threshold(w - eta * g, eta * lam), lambda w, g: l1_numpy(w, g, lr, lam_),
                           "np.sign({w} - lr * {g}) * np.maximum(np.abs({w} - lr * {g}) - lr * lam, 0)",
-                          _("w_t = sign(u) max(|u| - ηλ, 0) with u = w_(t-1) - η g_(t-1)")),
+                          _("w_t = sign(u) max(0, |u| - ηλ) with u = w_(t-1) - η g_(t-1)")),
         "l2": linear.Rule(lambda w, g: kappa * w - eta * g, lambda w, g: (1 - 2 * lr * lam_) * w - lr * g,
                           "kappa * {w} - lr * {g}", _("w_t = κ w_(t-1) - η g_(t-1)")),
     }
@@ -161,16 +161,21 @@ def _updates(d: Derivation, h: dict, grads) -> None:
                    symbol=d.name(kappa, "κ", r"\kappa"), formula=sp.Add(1, -2 * eta * lam, evaluate=False), value=factor, code="kappa = 1 - 2 * lr * lam",
                    substitute=True, notes=decay_notes(factor, lam_))
     rule = rules(lr, lam_)
-    linear.update(d, h["w"], grads.w, rule["l2"], id="update_l2", title=_("L2 update"), var="w_l2", lhs=sp.Symbol("w'_j"))
+    linear.update(d, h["w"], grads.w, rule["l2"], id="update_l2", title=_("L2 update"), var="w_l2", lhs=_updated(d, "L2")[j])
     data = linear.update(d, h["w"], grads.w, linear.descent(h["lr"]), id="data_step", title=_("L1: the data step"), var="u",
                          symbol=sp.IndexedBase("u"), explanation=_("First the MSE part alone: u_j = w_j - η g_j."))
     new = l1_numpy(w, grads.w.value, lr, lam_)
     d.step("update_l1", _("L1 update (soft threshold)"),
-           explanation=_("Then move u_j towards 0 by ηλ, and stop at 0: w'_j = sign(u_j) max(|u_j| - ηλ, 0). The weight lands on exactly 0 when |w_j - η g_j| ≤ ηλ, where the subgradient [-λ, λ] of λ|w| at 0 can balance the data gradient. It equals the subgradient step w_j - η(g_j + λ sign(w_j)) only where u_j has the sign of w_j and |u_j| > ηλ."),
-           lhs=sp.Symbol("w'_j"), index=(j,), formula=soft_threshold(data.symbol[j], eta * lam), value=new, var="w_l1",
+           explanation=_("Then move u_j towards 0 by ηλ, and stop at 0: w'_j = sign(u_j) max(0, |u_j| - ηλ). The weight lands on exactly 0 when |w_j - η g_j| ≤ ηλ, where the subgradient [-λ, λ] of λ|w| at 0 can balance the data gradient. It equals the subgradient step w_j - η(g_j + λ sign(w_j)) only where u_j has the sign of w_j and |u_j| > ηλ."),
+           lhs=_updated(d, "L1")[j], index=(j,), formula=soft_threshold(data.symbol[j], eta * lam), value=new, var="w_l1",
            code="w_l1 = np.sign(u) * np.maximum(np.abs(u) - lr * lam, 0)", concept="regularization.soft_threshold",
            notes=l1_notes(w, data.value, lr * lam_, new))
     linear.update(d, h["b"], grads.b, linear.descent(h["lr"]), id="update_b", title=_("Bias update (both)"), var="b_new", lhs=sp.Symbol("b'"))
+
+
+def _updated(d: Derivation, label: str) -> sp.IndexedBase:
+    """w' of one path, written w'ᴸ¹ⱼ as in the tables (w'₀ in the worked element)."""
+    return d.name(sp.IndexedBase(f"w_new_{label}"), f"w'{_SUPERSCRIPT[label]}", f"w'^{{{label}}}")
 
 
 def _names(label: str) -> dict:
@@ -200,7 +205,8 @@ def compare_text(paths: dict) -> str:
         for q in zeros:
             since = len(l1) - int(np.argmax((l1[::-1, q] != 0))) if (l1[:, q] != 0).any() else 0
             kept = _("exactly 0 as well") if l2[-1, q] == 0 else _("{v:.4g}, not 0").format(v=l2[-1, q])
-            parts.append(_("L1 holds w_{q} at exactly 0 from row {since} on, where L2 has {kept}").format(q=q, since=since, kept=kept))
+            parts.append(_("L1 holds w_{q} at exactly 0 from row {since} on; at the last row, {T}, L2 has {kept}").format(
+                q=q, since=since, T=len(l1) - 1, kept=kept))
         text = "; ".join(parts) + "."
     exact = np.flatnonzero((l2[-1] == 0) & (l1[-1] != 0))
     if len(exact):
@@ -216,12 +222,13 @@ def _loss_table(d: Derivation, h: dict, lin, table, kind: str, label: str) -> No
     fit = ((weights @ x.T + biases[:, None] - y) ** 2).mean(axis=1)
     penalty = np.abs(weights).sum(axis=1) if kind == "l1" else (weights**2).sum(axis=1)
     term = sp.Abs(W[t, k]) if kind == "l1" else W[t, k] ** 2
-    residual = linear.prediction_expr(lin.x.symbol, lambda q: W[t, q], B[t], s, D) - lin.y.symbol[s]
+    # Σ_k w_tk x_sk + b_t - y_s, written in the order its numbers are printed (b after the sum)
+    residual = sp.Add(total(lin.x.symbol[s, k] * W[t, k], k, D), B[t], -lin.y.symbol[s], evaluate=False)
     code_penalty = f"np.abs({W}).sum(axis=1)" if kind == "l1" else f"({W} ** 2).sum(axis=1)"
     values = fit + h["lam"].value * penalty
     d.step(f"losses_{kind}", _("{label}-regularized loss at every row").format(label=label),
            symbol=d.name(sp.IndexedBase(f"L{label}"), f"L{_SUPERSCRIPT[label]}", f"L^{{{label}}}"), index=(t,),
-           formula=total(residual**2, s, N) / N + lam * total(term, k, D), value=values,
+           formula=sp.Add(total(residual**2, s, N) / N, lam * total(term, k, D), evaluate=False), value=values,
            code=f"L{label} = (({W} @ x.T + {B}[:, None] - y) ** 2).mean(axis=1) + lam * {code_penalty}",
            concept="regularization.losses", notes=rise_notes(values, weights, label))
 

@@ -190,8 +190,8 @@ def conventions(d: Derivation, n: int, p: int, q: int) -> None:
     where = skip_text(p, q, n)
     d.section(_("Scenario 1: the plain network, forward"),
               _("{n} layers of one neuron each: a₀ = x, z_l = w_l a_(l-1), a_l = σ(z_l), no bias. "
-                "Loss: the MSE of the one output, L = (a_{n} - t)² (the mean of one square: no 1/2). "
-                "Scenario 2 adds one skip connection: {where}.").format(n=n, where=where))
+                "Loss: the MSE of the one output, L = (t - a{last})² (the mean of one square: no 1/2). "
+                "Scenario 2 adds one skip connection: {where}.").format(n=n, last=sub(n), where=where))
 
 
 def skip_text(p: int, q: int, n: int) -> str:
@@ -212,10 +212,14 @@ def scenario(d: Derivation, names: Scenario, x, ws: list, t, skip: tuple[int, in
     run = forward_pass(d, names, x, ws, skip)
     run["loss"] = losses.squared_error(d, run["a"][-1], t, "mse", at=names.at,
                                        names={"L": (f"L{names.prefix}", *names.loss), "dL_do": names.da(len(ws))})
-    run["loss"].loss.notes += (_("one output: the mean of one square is the square itself, L = (a_N - t)², without 1/2"),)
+    a_out = names.sym("a", len(ws))[1]
+    run["loss"].gradient.explanation = _("Differentiate the square: ∂(t - {a})²/∂{a} = -2 (t - {a}) = 2 ({a} - t).").format(a=a_out)
+    run["loss"].loss.notes += (_("one output: the mean of one square is the square itself, {L} = (t - {a})², without 1/2").format(
+        L=names.loss[0], a=names.sym("a", len(ws))[1]),)
     d.section(_("Scenario 2: backward, from the output to the input") if skip else _("Scenario 1: backward, from the output to the input"),
               _("Chain rule: δ_l = ∂L/∂a_l · σ'(z_l), ∂L/∂w_l = δ_l a_(l-1), ∂L/∂a_(l-1) = w_l δ_l.")
-              + (_(" At the shortcut, ã_(p-1) also receives ∂L̃/∂ã_q (times 1).") if skip else ""))
+              + (_(" At the shortcut, ã{p} also receives ∂L̃/∂ã{q} (times 1).").format(p=sub(skip[0] - 1), q=sub(skip[1]))
+                 if skip and skip[0] > 1 else ""))
     backward_pass(d, names, run, ws, t, x, skip, ref)
     chain(d, names, run, ws, x, skip, ref)
     run["ratio"] = ratio(d, names, run, ref)
@@ -228,9 +232,12 @@ def forward_pass(d: Derivation, names: Scenario, x, ws: list, skip) -> dict:
     for layer, w in enumerate(ws, 1):
         at = f"{names.at}l{layer}."
         layers.append(dense.forward(d, w, h, at=at, names={"z": names.sym("z", layer)}))
+        layers[-1].z.explanation = _("One neuron, one weight, no bias: {z} is the weight {w} times the layer's input {a}.").format(
+            z=names.sym("z", layer)[1], w=dense.shown(d, w)[0], a=dense.shown(d, h)[0])
         joins = skip is not None and layer == skip[1]
         out = (f"rh{layer}", f"σ(z̃{sub(layer)})", rf"\sigma(\tilde{{z}}_{{{layer}}})") if joins else names.sym("a", layer)
         h = act.activate(d, layers[-1].z, "sigmoid", at=at, names={"a": out})
+        h.substitute = True  # one number: worked out like every other step of this lesson
         if joins:
             h = residual(d, names, h, acts[skip[0] - 1], layer, skip)
         acts.append(h)
@@ -242,7 +249,8 @@ def residual(d: Derivation, names: Scenario, h, source, layer: int, skip) -> obj
     a = names.sym("a", layer)
     symbol = d.name(sp.Symbol(a[0]), a[1], a[2])
     return d.step(f"{names.at}residual", _("The skip connection"),
-                  explanation=_("The input of layer {p} is added to layer {q}'s activation: ResNet's identity path, ∂ã_q/∂ã_(p-1) = 1 on top of the path through the layers.").format(p=skip[0], q=skip[1]),
+                  explanation=_("The input of layer {p} is added to layer {q}'s activation: ResNet's identity path, ∂ã{qs}/∂{source} = 1 on top of the path through the layers.").format(
+                      p=skip[0], q=skip[1], qs=sub(skip[1]), source=dense.shown(d, source)[0]),
                   symbol=symbol, formula=h.symbol + source.symbol, value=h.value + source.value,
                   code=f"{a[0]} = {h.var} + {source.var}", concept="resnet.residual", substitute=True)
 
@@ -299,10 +307,30 @@ def backward_pass(d: Derivation, names: Scenario, run: dict, ws: list, t, x, ski
                                names={"dW": names.dw(layer), "dx": dx, "L": (f"L{names.prefix}", *names.loss)},
                                checks={"W": whole_loss(ref, x.value, t.value, skip, layer)})
         run["dw"][layer], run["delta"][layer], run["prime"][layer] = grads.W, delta, prime
+        explain(d, names, lay, layer, (prime, delta, grads), path)
         grad = grads.x
         if path:
             grads.x.lhs = None  # the part through layer p only; the shortcut adds the rest next
             grad = shortcut(d, names, grads.x, at_output, layer - 1, skip, ref)
+
+
+def explain(d: Derivation, names: Scenario, lay, layer: int, steps: tuple, path: bool) -> None:
+    """The blocks' steps of one one-neuron layer, worked out with their numbers (each is one
+    number) and explained in its own symbols rather than a matrix layer's W_ij, x_j."""
+    prime, delta, grads = steps
+    L, z, a_out = names.loss[0], names.sym("z", layer)[1], names.sym("a", layer)[1]
+    w, a_in, dl = dense.shown(d, lay.W)[0], dense.shown(d, lay.x)[0], names.sym("delta", layer)[1]
+    for step in (prime, delta, grads.W):
+        step.substitute = True
+    delta.explanation = _("Chain rule: {delta} = ∂{L}/∂{z} = ∂{L}/∂{a} · σ′({z}): the gradient arriving at {a} times the sigmoid's slope at {z}.").format(
+        delta=dl, L=L, z=z, a=a_out)
+    grads.W.explanation = _("∂{z}/∂{w} = {a}, the layer's input, so ∂{L}/∂{w} = {delta} {a}.").format(z=z, w=w, a=a_in, L=L, delta=dl)
+    if grads.x is not None and path:
+        grads.x.explanation = _("∂{z}/∂{a} = {w}: the path through layer {l} gives {w} {delta}; the shortcut adds its part in the next step.").format(
+            z=z, a=a_in, w=w, l=layer, delta=dl)
+    elif grads.x is not None:
+        grads.x.explanation = _("∂{z}/∂{a} = {w}, so ∂{L}/∂{a} = {w} {delta}: the gradient the layer below receives.").format(
+            z=z, a=a_in, w=w, L=L, delta=dl)
 
 
 def shortcut(d: Derivation, names: Scenario, through, skipped, layer: int, skip, ref: dict):
@@ -310,7 +338,8 @@ def shortcut(d: Derivation, names: Scenario, through, skipped, layer: int, skip,
     name = names.da(layer)
     symbol = d.name(sp.Symbol(name[0]), name[1], name[2])
     return d.step(f"{names.at}shortcut", _("Both paths into ã{l}").format(l=sub(layer)),
-                  explanation=_("ã_(p-1) feeds layer p and the shortcut to layer q, so its gradient is the sum of both: the shortcut passes ∂L̃/∂ã_q on times 1, without any σ' or w."),
+                  explanation=_("{source} feeds layer {p} and the shortcut to layer {q}, so its gradient is the sum of both: the shortcut passes ∂L̃/∂ã{qs} on times 1, without any σ′ or w.").format(
+                      source=names.sym("a", layer)[1], p=skip[0], q=skip[1], qs=sub(skip[1])),
                   symbol=symbol, lhs=sp.Derivative(sp.Symbol(f"L{names.prefix}"), sp.Symbol(f"{names.prefix}a{layer}")),
                   formula=through.symbol + skipped.symbol, value=through.value + skipped.value,
                   code=f"{name[0]} = {through.var} + {skipped.var}", concept="resnet.shortcut", substitute=True,
@@ -347,7 +376,7 @@ def chain_expr(names: Scenario, n: int, skip) -> tuple[sp.Expr, list]:
     for layer in range(n, 1, -1):
         g[layer - 1] = sp.Symbol(f"w{layer}") * sp.Symbol(names.prime(layer)[0]) * g[layer]
         if skip and layer == skip[0]:
-            g[layer - 1] = g[layer - 1] + g[skip[1]]
+            g[layer - 1] = sp.Add(g[layer - 1], g[skip[1]], evaluate=False)  # through the layers, then the shortcut
     return sp.Symbol(names.prime(1)[0]) * sp.Symbol("x") * g[1]
 
 
@@ -361,11 +390,21 @@ def chain(d: Derivation, names: Scenario, run: dict, ws: list, x, skip, ref: dic
     var = f"chain{names.prefix}_w1"
     title = _("∂L̃/∂w₁ as one product of its factors") if skip else _("∂L/∂w₁ as one product of its factors")
     d.step(f"{names.at}chain", title,
-           explanation=_("Every factor from the output down to w₁: ∂L/∂a_N, then σ'(z_l) w_l for each layer above layer 1, then σ'(z₁) x. σ' is at most 1/4 (at z = 0)."),
+           explanation=chain_text(names, n, skip),
            lhs=sp.Derivative(sp.Symbol(f"L{names.prefix}"), ws[0].symbol), formula=formula, value=value, var=var,
            code=f"{var} = {sp.pycode(formula)}", concept="resnet.chain", substitute=True,
            notes=chain_notes(names, run, ws, x, skip, ref),
            gradient=whole_loss(ref, x.value, ref["t"], skip, 1))
+
+
+def chain_text(names: Scenario, n: int, skip) -> str:
+    """The chain-rule product in words, in this scenario's symbols; the shortcut's term, if any."""
+    text = _("Every factor from the output down to w₁: {top}, then σ′({z}_l) w_l for each layer above layer 1, then σ′({z}₁) x. σ′ is at most 1/4 (at z = 0).").format(
+        top=f"∂{names.loss[0]}/∂{names.sym('a', n)[1]}", z="z" + names.mark)
+    if skip and skip[0] > 1:
+        text += " " + _("The shortcut adds a second term: ∂L̃/∂ã{q} reaches ã{p} times 1, without the σ′ and w of the layers between them.").format(
+            q=sub(skip[1]), p=sub(skip[0] - 1))
+    return text
 
 
 def chain_notes(names: Scenario, run: dict, ws: list, x, skip, ref: dict) -> tuple[str, ...]:

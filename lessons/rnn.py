@@ -227,43 +227,50 @@ def derive(d: Derivation, given: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- forward
-def _origin_text(d: Derivation, given: dict) -> str:
-    """Where the weights that were not typed come from."""
+def _origin_text(d: Derivation, given: dict, h: dict) -> str:
+    """Where the weights that were not typed come from, as `_weight` chose: the fixed values
+    at their default shape without --seed, else drawn."""
     filled = [name for name in ("U", "W", "V") if given[name].value is None and given[ALIASES[name]].value is None]
-    if not filled:
-        return ""
-    if d.seed is not None:
-        how = _("drawn with NumPy's default_rng({seed}) as two-decimal numbers in [-1, 1]").format(seed=d.seed)
-    else:
-        how = _("small fixed values chosen for this lesson (the lecture gives none) at the default sizes, else drawn with NumPy's default_rng(0) as two-decimal numbers in [-1, 1]")
-    return " " + _("Not typed: {names}, {how}.").format(names=", ".join(filled), how=how)
+    fixed = [name for name in filled if d.seed is None and np.shape(h[name].value) == np.shape(DEFAULTS[name])]
+    drawn = [name for name in filled if name not in fixed]
+    hows = ((fixed, _("small fixed values chosen for this lesson (the lecture gives none)")),
+            (drawn, _("drawn with NumPy's default_rng({seed}) as two-decimal numbers in [-1, 1]").format(seed=d.seed or 0)))
+    return "".join(" " + _("Not typed: {names}, {how}.").format(names=", ".join(names), how=how) for names, how in hows if names)
+
+
+def _sizes_text(h: dict) -> str:
+    """The sizes the formulas' sums run over, named once (T, d, H, n)."""
+    x, V = np.shape(h["x"].value), np.shape(h["V"].value)
+    return " " + _("Sizes: T = {T} steps, d = {d} inputs per step, H = {H} hidden units, n = {n} classes.").format(
+        T=x[0], d=x[1], H=len(h["h_init"].value), n=V[0])
 
 
 def _forward(d: Derivation, h: dict, v: dict, s: dict, given: dict) -> None:
     """Steps previous, preactivation, hidden, carried."""
     d.section(_("Forward through time"),
               _("One cell is used at every step with the same weights: it reads the input x_t and the state h_(t-1) it carried from the step before, and passes h_t on. Steps are counted t = 0 .. T-1 from h_init = h_(-1) (the lecture counts from 1 and calls the initial state h_0). Weights have shape (out, in), as PyTorch's nn.Linear.")
-              + _origin_text(d, given))
+              + _sizes_text(h) + _origin_text(d, given, h))
     x, U, W, hi = (h[key].symbol for key in ("x", "U", "W", "h_init"))
     hp, a, hs = d.name(sp.IndexedBase("h_prev"), "h_prev", r"h^{\mathrm{prev}}"), sp.IndexedBase("a"), sp.IndexedBase("h")
     bias, bias_code = (0, "") if h["b"] is None else (h["b"].symbol[i], " + b")
     used = tuple(h[key].id for key in ("x", "h_init", "U", "W")) + (() if h["b"] is None else ("bias",))
-    s["prev"] = d.step("previous", _("The state each step receives"),
-                       explanation=_("Row t is h_(t-1): h_init for the first step, then the state the step before produced. The recurrence runs one step after another, so this table is filled by running it (the loop below); the next steps show each row's arithmetic, and the check after them confirms that row t is the previous row of h."),
-                       symbol=hp, index=(t, j), value=v["h_prev"], depends_on=used, concept="rnn.previous",
-                       code=("h_prev = np.zeros((len(x), len(h_init)))\nstate = h_init\nfor step in range(len(x)):\n"
-                             f"    h_prev[step] = state\n    state = np.tanh(U @ x[step] + W @ state{bias_code})"))
-    s["a"] = d.step("preactivation", _("Weighted sums: input term plus recurrent term"),
-                    explanation=_("a_t = U x_t + W h_(t-1)") + (_(" + b") if h["b"] is not None else _(" (no bias, as in the lecture; --bias adds one)")) + ".",
-                    symbol=a, index=(t, i), formula=total(U[i, k] * x[t, k], k, D) + total(W[i, j] * hp[t, j], j, H) + bias,
-                    value=v["a"], code=f"a = x @ U.T + h_prev @ W.T{bias_code}", concept="dense.forward")
-    s["h"] = d.step("hidden", _("Hidden states"), explanation=_("h_t = tanh(a_t), in (-1, 1)."), symbol=hs, index=(t, i),
-                    formula=sp.tanh(a[t, i]), value=v["h"], code="h = np.tanh(a)", concept="activations.tanh",
-                    notes=_saturation(v["a"]))
-    d.step("carried", _("Check: each step received the previous state"),
-           explanation=_("Row 0 is h_init; row t ≥ 1 is row t - 1 of h. This pairs the table the loop filled with the states computed from it."),
-           lhs=hp[t, j], index=(t, j), formula=sp.Piecewise((hi[j], sp.Eq(t, 0)), (hs[t - 1, j], True)), value=v["h_prev"],
-           var="h_prev_check", code="h_prev_check = np.vstack([h_init, h[:-1]])", concept="rnn.carried")
+    with d.recurrence():  # h_prev_t is h_(t-1); a_t uses h_prev_t: the worked row is t = 1
+        s["prev"] = d.step("previous", _("The state each step receives"),
+                           explanation=_("Row t is h_(t-1): h_init for the first step, then the state the step before produced. The recurrence runs one step after another, so this table is filled by running it (the loop below); the next steps show each row's arithmetic, and the check after them confirms that row t is the previous row of h."),
+                           symbol=hp, index=(t, j), value=v["h_prev"], depends_on=used, concept="rnn.previous",
+                           code=("h_prev = np.zeros((len(x), len(h_init)))\nstate = h_init\nfor step in range(len(x)):\n"
+                                 f"    h_prev[step] = state\n    state = np.tanh(U @ x[step] + W @ state{bias_code})"))
+        s["a"] = d.step("preactivation", _("Weighted sums: input term plus recurrent term"),
+                        explanation=_("a_t = U x_t + W h_(t-1)") + (_(" + b") if h["b"] is not None else _(" (no bias, as in the lecture; --bias adds one)")) + ".",
+                        symbol=a, index=(t, i), formula=total(U[i, k] * x[t, k], k, D) + total(W[i, j] * hp[t, j], j, H) + bias,
+                        value=v["a"], code=f"a = x @ U.T + h_prev @ W.T{bias_code}", concept="dense.forward")
+        s["h"] = d.step("hidden", _("Hidden states"), explanation=_("h_t = tanh(a_t), in (-1, 1)."), symbol=hs, index=(t, i),
+                        formula=sp.tanh(a[t, i]), value=v["h"], code="h = np.tanh(a)", concept="activations.tanh",
+                        notes=_saturation(v["a"]))
+        d.step("carried", _("Check: each step received the previous state"),
+               explanation=_("Row 0 is h_init; row t ≥ 1 is row t - 1 of h. This pairs the table the loop filled with the states computed from it."),
+               lhs=hp[t, j], index=(t, j), formula=sp.Piecewise((hi[j], sp.Eq(t, 0)), (hs[t - 1, j], True)), value=v["h_prev"],
+               var="h_prev_check", code="h_prev_check = np.vstack([h_init, h[:-1]])", concept="rnn.carried")
 
 
 def _saturation(a: np.ndarray) -> tuple[str, ...]:
@@ -292,9 +299,9 @@ def _loss(d: Derivation, h: dict, v: dict, s: dict) -> None:
     s["y"] = d.step("softmax", _("Softmax at every step"), symbol=y, index=(t, k), formula=sp.exp(o[t, k] - m[t]) / shifted, value=v["y"],
                     code="y = np.exp(o - m[:, None]) / np.exp(o - m[:, None]).sum(axis=1, keepdims=True)", concept="softmax_ce.softmax")
     d.step("log_softmax", _("Log-probabilities"), explanation=_("log y_tk = o_tk - m_t - log Σ_l exp(o_tl - m_t): exact even where y_tk underflows to 0."),
-           symbol=log_y, index=(t, k), formula=o[t, k] - m[t] - sp.log(shifted), value=v["log_y"],
+           symbol=log_y, index=(t, k), formula=sp.Add(o[t, k], -m[t], -sp.log(shifted), evaluate=False), value=v["log_y"],
            code="log_y = o - m[:, None] - np.log(np.exp(o - m[:, None]).sum(axis=1, keepdims=True))", concept="softmax_ce.log_softmax")
-    s["y_star"] = d.step("target_onehot", _("One-hot targets"), explanation=_("y*_tk = 1 where k is the target class c_t, else 0."),
+    s["y_star"] = d.step("target_onehot", _("One-hot targets"), explanation=_("y*_tk = δ_(k, c_t) (the Kronecker delta): 1 where k is the target class c_t, else 0."),
                          symbol=y_star, index=(t, k), formula=sp.KroneckerDelta(k, c[t]), value=v["y_star"],
                          code="y_star = np.eye(len(V))[c.astype(int)]", concept="rnn.target")
     d.step("step_loss", _("Cross-entropy of each step"), explanation=_("ℓ_t = -Σ_k y*_tk log y_tk = -log y_(t, c_t)."),
@@ -324,15 +331,16 @@ def _per_step(d: Derivation, id: str, title: str, weight, left, right, columns, 
                   concept="rnn.per_step_terms", gradient=check)
 
 
-def _summed(d: Derivation, id: str, weight, terms, columns, L, check):
-    """Step `id`: ∂L/∂M_ij = Σ_t G_(t, i·columns + j), the sum of the per-step terms."""
+def _summed(d: Derivation, id: str, weight, terms, columns, L, check, index=(i, j)):
+    """Step `id`: ∂L/∂M_rc = Σ_t G_(t, r·columns + c), the sum of the per-step terms; (r, c) are
+    the index letters the forward formula gives the weight (V_ki, U_ik, W_ij)."""
     label = str(weight.symbol.label)
-    G = terms.symbol
+    G, (row, col) = terms.symbol, index
     value = np.asarray(terms.value).sum(axis=0).reshape(np.shape(weight.value))
     return d.step(id, _("Sum over the steps: ∂L/∂{w}").format(w=label),
                   explanation=_("{w} is shared by every step, so its gradient is the sum of the terms of all steps.").format(w=label),
-                  symbol=d.name(sp.IndexedBase(f"dL_d{label}"), *_gradient_name(f"dL_d{label}", label, label)[1:]), index=(i, j),
-                  lhs=sp.Derivative(L, weight.symbol[i, j]), formula=total(G[t, columns * i + j], t, T), value=value,
+                  symbol=d.name(sp.IndexedBase(f"dL_d{label}"), *_gradient_name(f"dL_d{label}", label, label)[1:]), index=index,
+                  lhs=sp.Derivative(L, weight.symbol[row, col]), formula=total(G[t, columns * row + col], t, T), value=value,
                   code=f"dL_d{label} = {G}.sum(axis=0).reshape({weight.var}.shape)", concept="dense.dL_dW", gradient=check)
 
 
@@ -373,8 +381,8 @@ def _output_gradients(d: Derivation, h: dict, v: dict, s: dict, parts: dict) -> 
                      gradient=GradientCheck(lambda o: logits_loss(o, parts["c"]), v["o"]))
     terms = _per_step(d, "dV_terms", _("The term of each step: ∂L/∂o_t h_tᵀ"), h["V"], do, s["h"].symbol, H, outer_rows(v["dL_do"], v["h"]),
                       _untied(parts, "V"), "G_V = (dL_do[:, :, None] * h[:, None, :]).reshape(len(h), -1)",
-                      _("Row t is the matrix ∂L/∂o_t h_tᵀ (shape classes × H) written row by row: column p holds entry (k, i) = (⌊p/H⌋, p mod H). It is the gradient of L by the copy of V used at step t."))
-    _summed(d, "dL_dV", h["V"], terms, H, L, _tied(parts, "V"))
+                      _("Row t is the matrix ∂L/∂o_t h_tᵀ (shape n × H) written row by row: column p holds entry (k, i) = (⌊p/H⌋, p mod H). It is the gradient of L by the copy of V used at step t."))
+    _summed(d, "dL_dV", h["V"], terms, H, L, _tied(parts, "V"), index=(k, i))
 
 
 def _hidden_gradients(d: Derivation, h: dict, v: dict, s: dict, parts: dict) -> None:
@@ -392,7 +400,7 @@ def _hidden_gradients(d: Derivation, h: dict, v: dict, s: dict, parts: dict) -> 
                    concept="activations.tanh_derivative", gradient=GradientCheck(lambda point: float(np.tanh(point).sum()), v["a"]))
     delta, nxt = d.name(sp.IndexedBase("delta"), "δ", r"\delta"), d.name(sp.IndexedBase("delta_next"), "δ⁺", r"\delta^{+}")
     s["next"] = d.step("delta_next", _("What the next step sends back"),
-                       explanation=_("Row t is δ_(t+1) = ∂L/∂a_(t+1), and 0 for the last step. Each row needs the rows after it, so the table is filled by running backwards from the last step (the loop below); its rows are those of δ, computed further down, moved up by one step."),
+                       explanation=_("Row t is δ⁺_t = δ_(t+1) = ∂L/∂a_(t+1), and 0 for the last step. Each row needs the rows after it, so the table is filled by running backwards from the last step (the loop below); its rows are those of δ, computed further down, moved up by one step."),
                        symbol=nxt, index=(t, j), value=v["delta_next"], depends_on=("W", "dh_out", "tanh_derivative"), concept="rnn.delta_next",
                        code=("delta_next = np.zeros_like(h)\ncarried = np.zeros(len(W))\nfor step in reversed(range(len(h))):\n"
                              "    delta_next[step] = carried\n    carried = (g_out[step] + W.T @ carried) * dh_da[step]"),
@@ -401,8 +409,9 @@ def _hidden_gradients(d: Derivation, h: dict, v: dict, s: dict, parts: dict) -> 
                     symbol=d.name(sp.IndexedBase("g_next"), "g_next", r"g^{\mathrm{next}}"), index=(t, i),
                     formula=total(W[j, i] * nxt[t, j], j, H), value=v["g_next"], code="g_next = delta_next @ W", concept="rnn.dh_next",
                     gradient=_offset(parts, "carry"))
-    dh = d.step("dL_dh", _("Gradient at the hidden state"), symbol=d.name(sp.IndexedBase("dL_dh"), "∂L/∂h", r"\frac{\partial L}{\partial h}"),
-                lhs=sp.Derivative(L, hs[t, i]), index=(t, i), formula=g_out.symbol[t, i] + g_next.symbol[t, i], value=v["g_out"] + v["g_next"],
+    dh = d.step("dL_dh", _("Gradient at the hidden state"),
+                explanation=_("The two paths add up: ∂L/∂h_t = Vᵀ ∂L/∂o_t + Wᵀ δ_(t+1) = g_out_t + g_next_t."), symbol=d.name(sp.IndexedBase("dL_dh"), "∂L/∂h", r"\frac{\partial L}{\partial h}"),
+                lhs=sp.Derivative(L, hs[t, i]), index=(t, i), formula=sp.Add(g_out.symbol[t, i], g_next.symbol[t, i], evaluate=False), value=v["g_out"] + v["g_next"],
                 code="dL_dh = g_out + g_next", concept="rnn.dL_dh", gradient=_offset(parts, "shift_h"))
     s["delta"] = d.step("delta", _("Delta at the pre-activation"),
                         explanation=_("δ_t = ∂L/∂a_t = ∂L/∂h_t ⊙ (1 - h_t²): tanh acts element by element, so its Jacobian is diagonal."),
@@ -419,7 +428,7 @@ def _weight_gradients(d: Derivation, h: dict, v: dict, s: dict, parts: dict) -> 
     terms = _per_step(d, "dU_terms", _("The term of each step: δ_t x_tᵀ"), h["U"], delta, h["x"].symbol, D, outer_rows(v["delta"], h["x"].value),
                       _untied(parts, "U"), "G_U = (delta[:, :, None] * x[:, None, :]).reshape(len(x), -1)",
                       _("Row t is the matrix δ_t x_tᵀ (shape H × d) written row by row: column p holds entry (i, k) = (⌊p/d⌋, p mod d). It is the gradient of L by the copy of U used at step t; with one-hot inputs only the column of the active input is non-zero."))
-    _summed(d, "dL_dU", h["U"], terms, D, L, _tied(parts, "U"))
+    _summed(d, "dL_dU", h["U"], terms, D, L, _tied(parts, "U"), index=(i, k))
     terms = _per_step(d, "dW_terms", _("The term of each step: δ_t h_(t-1)ᵀ"), h["W"], delta, s["prev"].symbol, H, outer_rows(v["delta"], v["h_prev"]),
                       _untied(parts, "W"), "G_W = (delta[:, :, None] * h_prev[:, None, :]).reshape(len(h), -1)",
                       _("Row t is the matrix δ_t h_(t-1)ᵀ (shape H × H) written row by row: column p holds entry (i, j) = (⌊p/H⌋, p mod H). It is the gradient of L by the copy of W used at step t.")
@@ -446,20 +455,21 @@ def _jacobians(d: Derivation, h: dict, v: dict, s: dict) -> None:
     hidden = len(h["W"].value)
     labels = (tuple(f"t={r}" for r in range(steps)), tuple(f"({a},{b})" for a in range(hidden) for b in range(hidden)))
     J = d.step("jacobian", _("Jacobian of each step"),
-               explanation=_("∂h_t,i/∂h_(t-1),j = (1 - h_t,i²) W_ij: row t holds that H × H matrix row by row, column p = entry (⌊p/H⌋, p mod H)."),
+               explanation=_("∂h_t,i/∂h_(t-1),j = W_ij (1 - h_t,i²): row t holds that H × H matrix row by row, column p = entry (⌊p/H⌋, p mod H)."),
                symbol=d.name(sp.IndexedBase("J"), "J", "J"), index=(t, p), formula=prime[t, Quotient(p, H)] * W[Quotient(p, H), Remainder(p, H)],
                value=v["J"], labels=labels, code="J = (dh_da[:, :, None] * W[None, :, :]).reshape(len(h), -1)", concept="rnn.jacobian")
     P = d.name(sp.IndexedBase("P"), "P", "P")
-    d.step("jacobian_product", _("Running product: ∂h_t/∂h_init"),
-           explanation=_("P_t = J_t J_(t-1) ⋯ J_0: how a change of the initial state is felt at step t (and, transposed, what carries a gradient at h_t back to h_init). Each row needs the one before, so the table is filled by a loop; the check below pairs it with the rule P_t = J_t P_(t-1)."),
-           symbol=P, index=(t, p), value=v["P"], labels=labels, depends_on=("jacobian",), concept="rnn.jacobian_product",
-           code=("P = np.zeros_like(J)\nrunning = np.eye(len(W))\nfor step in range(len(J)):\n"
-                 "    running = J[step].reshape(W.shape) @ running\n    P[step] = running.ravel()"))
-    rule = total(J.symbol[t, H * Quotient(p, H) + j] * P[t - 1, H * j + Remainder(p, H)], j, H)
-    d.step("product_check", _("Check: P_t = J_t P_(t-1)"), explanation=_("Row 0 is J_0; row t ≥ 1 is the matrix product of J_t with the row before."),
-           lhs=P[t, p], index=(t, p), formula=sp.Piecewise((J.symbol[t, p], sp.Eq(t, 0)), (rule, True)), value=v["P"], var="P_check", labels=labels,
-           code=("P_check = np.array([(J[s].reshape(W.shape) @ (P[s - 1].reshape(W.shape) if s else np.eye(len(W)))).ravel()\n"
-                 "                    for s in range(len(J))])"), concept="rnn.product_check")
+    with d.recurrence():  # P_t = J_t P_(t-1): the worked row of the check is t = 1
+        d.step("jacobian_product", _("Running product: ∂h_t/∂h_init"),
+               explanation=_("P_t = J_t J_(t-1) ⋯ J_0: how a change of the initial state is felt at step t (and, transposed, what carries a gradient at h_t back to h_init). Each row needs the one before, so the table is filled by a loop; the check below pairs it with the rule P_t = J_t P_(t-1)."),
+               symbol=P, index=(t, p), value=v["P"], labels=labels, depends_on=("jacobian",), concept="rnn.jacobian_product",
+               code=("P = np.zeros_like(J)\nrunning = np.eye(len(W))\nfor step in range(len(J)):\n"
+                     "    running = J[step].reshape(W.shape) @ running\n    P[step] = running.ravel()"))
+        rule = total(J.symbol[t, H * Quotient(p, H) + j] * P[t - 1, H * j + Remainder(p, H)], j, H)
+        d.step("product_check", _("Check: P_t = J_t P_(t-1)"), explanation=_("Row 0 is J_0; row t ≥ 1 is the matrix product of J_t with the row before."),
+               lhs=P[t, p], index=(t, p), formula=sp.Piecewise((J.symbol[t, p], sp.Eq(t, 0)), (rule, True)), value=v["P"], var="P_check", labels=labels,
+               code=("P_check = np.array([(J[s].reshape(W.shape) @ (P[s - 1].reshape(W.shape) if s else np.eye(len(W)))).ravel()\n"
+                     "                    for s in range(len(J))])"), concept="rnn.product_check")
     norms = np.sqrt((v["P"] ** 2).sum(axis=1))
     d.step("jacobian_norm", _("Size of the product at every step"),
            explanation=_("The Frobenius norm ‖P_t‖ = √(Σ_p P_tp²) (the square root of the sum of the squared entries)."),
@@ -479,7 +489,7 @@ def trend(norms: np.ndarray) -> tuple[str, ...]:
     steady = np.all(np.diff(norms) < 0) if ratio < 1 else np.all(np.diff(norms) > 0)
     way = _("at every step") if steady else _("overall, though not at every step")
     if ratio < 1:
-        return (_("Shrinking {way}: ‖P_t‖ falls from {a:.4g} at t = 0 to {b:.4g} at t = {T} (× {r:.3g}, about × {g:.3g} per step). A gradient at the last step arrives at the first steps this much weaker: the vanishing gradient").format(
+        return (_("Shrinking {way}: ‖P_t‖ falls from {a:.4g} at t = 0 to {b:.4g} at t = {T} (× {r:.3g}, about × {g:.3g} per step). A gradient at h_{T} reaches h_init multiplied by P_{T}ᵀ, one at h_0 by P_0ᵀ only: by these norms the one from the last step arrives × {r:.3g} as strong. That is the vanishing gradient").format(
             way=way, a=first, b=last, T=len(norms) - 1, r=ratio, g=ratio ** (1 / (len(norms) - 1))),)
     if ratio > 1:
         return (_("Growing {way}: ‖P_t‖ rises from {a:.4g} at t = 0 to {b:.4g} at t = {T} (× {r:.3g}, about × {g:.3g} per step): gradients carried back this far explode").format(

@@ -33,7 +33,6 @@ whole loss (fed words held fixed) while that is cheap (WHOLE_LOSS_WORK).
 """
 
 import inspect
-import unicodedata
 from types import SimpleNamespace
 
 import numpy as np
@@ -262,7 +261,7 @@ def derive(d: Derivation, given: dict) -> None:
     words = SimpleNamespace(source=source, target=target, src=src_vocab, tgt=tgt_vocab, start=given["start"].value)
     h = _inputs(d, given, values, sources, words)
     teacher = given["feed"].value == "teacher"
-    _story(d, h, values, words, teacher, _conventions(d, sources, words))
+    _story(d, h, values, words, teacher, _conventions(d, sources, words) + " " + _sizes(words, H_, D_))
 
 
 def _inputs(d: Derivation, given: dict, values: dict, sources: dict, words) -> dict:
@@ -286,33 +285,27 @@ def _inputs(d: Derivation, given: dict, values: dict, sources: dict, words) -> d
     return h
 
 
-def _wide(text: str) -> int:
-    return sum(unicodedata.east_asian_width(char) in "WF" for char in text)
-
-
-def _rows(words_: list[str], vocab: list[str]) -> tuple:
-    """Row labels "t=0 word". The terminal grid pads labels by len(), and a Hangul syllable
-    takes two columns, so a word with wide characters is labelled by its id (#1) instead
-    (the section says which word that is)."""
-    return (tuple(f"t={n} " + (f"#{vocab.index(w)}" if _wide(w) else w) for n, w in enumerate(words_)), ())
+def _rows(words_: list[str]) -> tuple:
+    """Row labels "t=0 word", the word as typed (the terminal grid pads labels by their width
+    in columns, so a Hangul word lines up too)."""
+    return (tuple(f"t={n} {w}" for n, w in enumerate(words_)), ())
 
 
 def _label(steps, rows: tuple, columns: tuple = ()) -> None:
-    """Row labels for each step; column labels (the vocabulary) only where none is wide,
-    since column heads are padded by len() too."""
-    columns = () if any(map(_wide, columns)) else columns
+    """Row labels for each step, and column labels (the vocabulary) where a step has one
+    column per word."""
     for step in steps:
         step.labels = (rows[0], columns if np.ndim(step.value) == 2 and len(columns) == np.shape(step.value)[1] else ())
 
 
 def _story(d: Derivation, h: dict, values: dict, words, teacher: bool, conventions: str) -> None:
     d.section(_("Words to vectors: vocabularies, one-hot, embeddings"), conventions)
-    enc_x = _embedding(d, h["src"], h["E_e"], "e", T, V_SRC, words.source, words.src)
+    enc_x = _embedding(d, h["src"], h["E_e"], "e", T, V_SRC, words.source)
     d.section(_("Encoder: an LSTM over the source words"),
               _("The lstm lesson's cell (hidden size H = {h}), run over the T = {n} source words from h_{{-1}} and C_{{-1}} ({state}). Its outputs along the way are not used: only its last state goes on.").format(
                   h=len(values["h0_e"]), n=len(words.source), state=_("zeros") if not np.any(values["h0_e"]) and not np.any(values["C0_e"]) else _("as given")))
     enc = lstm.forward(d, enc_x, h["h0_e"], h["C0_e"], {g: h[f"W_{g}_e"] for g in lstm.GATES}, at="enc.", names=ENC)
-    _label([enc.z, *enc.pre.values(), *enc.gates.values(), enc.C, enc.h], _rows(words.source, words.src))
+    _label([enc.z, *enc.pre.values(), *enc.gates.values(), enc.C, enc.h], _rows(words.source))
     context = _context(d, enc, words)
     dec, fed, fed_ids = _decoder_inputs(d, h, values, context, words, teacher)
     ro = _output(d, h, dec, fed, fed_ids, words, teacher)
@@ -324,6 +317,12 @@ def _ids(vocab: list[str]) -> str:
     return ", ".join(f"{w} = {n}" for n, w in enumerate(vocab))
 
 
+def _sizes(words, hidden: int, embed: int) -> str:
+    """The sizes the formulas' sums and ranges use (V_s, K, d, H, T, T′), named once."""
+    return _("Sizes: V_s = {vs} source and K = {k} target vocabulary words (the start token included), d = {d} numbers per embedding, H = {h} hidden units, T = {t} source and T′ = {tt} target steps.").format(
+        vs=len(words.src), k=len(words.tgt), d=embed, h=hidden, t=len(words.source), tt=len(words.target))
+
+
 def _conventions(d: Derivation, sources: dict, words) -> str:
     kinds = {getattr(source, "how", "typed") for key, source in sources.items() if key not in ("h0_e", "C0_e")}
     how = {frozenset({"fixed"}): _("the fixed defaults (the encoder's weights are the lstm lesson's example)"),
@@ -333,21 +332,21 @@ def _conventions(d: Derivation, sources: dict, words) -> str:
         src=_ids(words.src), start=words.start, tgt=_ids(words.tgt), how=how)
 
 
-def _embedding(d: Derivation, ids, table, side: str, count, vocab, shown: list[str], words_of: list[str]):
+def _embedding(d: Derivation, ids, table, side: str, count, vocab, shown: list[str]):
     """Steps <side>_onehot (X_{t,k} = δ_{k, id_t}) and <side>_x (x_{t,j} = Σ_k X_{t,k} E_{k,j})."""
     X, x = sp.IndexedBase(f"X_{side}"), sp.IndexedBase(f"x_{side}")
     onehot_value = np.eye(len(table.value))[np.asarray(ids.value, int)]
     which = _("source") if side == "e" else _("fed")
     onehot = d.step("src_onehot" if side == "e" else "fed_onehot", _("One-hot rows of the {which} words").format(which=which),
-                    explanation=_("Row t has a 1 in the column of word t's id and 0 elsewhere."),
+                    explanation=_("δ_{k,id} (the Kronecker delta) is 1 where k = id, else 0: row t has a 1 in the column of word t's id and 0 elsewhere."),
                     symbol=X, index=(t, k), formula=sp.KroneckerDelta(k, ids.symbol[t]), value=onehot_value,
                     code=f"X_{side} = np.eye(len({table.var}))[{ids.var}.astype(int)]", concept="seq2seq.one_hot",
-                    labels=_rows(shown, words_of))
+                    labels=_rows(shown))
     value = onehot_value @ table.value
     embedded = d.step("enc_x" if side == "e" else "dec_x", _("Embedding lookup: one-hot row times the table"),
                       explanation=_("x_{t,j} = Σ_k X_{t,k} E_{k,j}: X_{t,k} is 1 only at the id of word t, so x_t is that row of the table, the word's embedding (d numbers)."),
                       symbol=x, index=(t, j), formula=total(X[t, k] * table.symbol[k, j], k, vocab), value=value,
-                      code=f"x_{side} = X_{side} @ {table.var}", concept="seq2seq.embedding", labels=_rows(shown, words_of))
+                      code=f"x_{side} = X_{side} @ {table.var}", concept="seq2seq.embedding", labels=_rows(shown))
     size(d, count, len(value))
     return embedded
 
@@ -374,12 +373,12 @@ def _decoder_inputs(d: Derivation, h: dict, values: dict, context: dict, words, 
     fed_ids = (np.concatenate([[0], np.asarray(h["tgt"].value, int)[:-1]]) if teacher
                else greedy(p, context["h"].value, context["C"].value, len(words.target)))
     fed = _fed_step(d, h, fed_ids, words, teacher)
-    dec_x = _embedding(d, fed, h["E_d"], "d", T_DEC, V_TGT, [words.tgt[i] for i in fed_ids], words.tgt)
+    dec_x = _embedding(d, fed, h["E_d"], "d", T_DEC, V_TGT, [words.tgt[i] for i in fed_ids])
     d.section(_("Decoder: an LSTM started from the context"),
               _("A second cell with its own weights; its h_{{-1}}, C_{{-1}} are the context h_T, C_T, and it runs T′ = {n} steps, one per target word.").format(n=len(words.target)))
     dec = lstm.forward(d, dec_x, context["h"], context["C"], {g: h[f"W_{g}_d"] for g in lstm.GATES}, at="dec.", names=DEC,
                        count={"T": T_DEC})
-    _label([dec.z, *dec.pre.values(), *dec.gates.values(), dec.C, dec.h], _rows([words.tgt[i] for i in fed_ids], words.tgt))
+    _label([dec.z, *dec.pre.values(), *dec.gates.values(), dec.C, dec.h], _rows([words.tgt[i] for i in fed_ids]))
     return dec, fed, fed_ids
 
 
@@ -405,7 +404,7 @@ def _fed_step(d: Derivation, h: dict, fed_ids: np.ndarray, words, teacher: bool)
             "        _hs.append(_h)\n"
             "    fed[_t] = np.argmax((np.array(_hs) @ W_y.T)[-1])")
     return d.step("fed", _("Words fed to the decoder: the start token, then its own greedy choices"),
-                  explanation=_("fed_0 = 0 (the start token); fed_t = pred_{t-1}, the most likely word at the step before. That needs the decoder's output, so this code runs the decoder one step ahead; the step greedy_in below checks it against pred."),
+                  explanation=_("fed_0 = 0 (the start token); fed_t = pred_{t-1}, the most likely word at the step before. That needs the decoder's output, so this code runs the decoder one step ahead; a check further down (what greedy decoding feeds) compares it with pred."),
                   symbol=fed, value=fed_ids.astype(float), code=code, concept="seq2seq.greedy_feed",
                   depends_on=("target", "tgt_emb", *(f"dec_w{g}" for g in lstm.GATES), "wy", "context_C", "context_h"), notes=notes)
 
@@ -421,11 +420,11 @@ def _output(d: Derivation, h: dict, dec, fed, fed_ids, words, teacher: bool):
     d.section(_("Output at each step: logits, softmax, the chosen word, cross-entropy"),
               _("g_t = W_y h^d_t scores every target-vocabulary word, ŷ_t = softmax(g_t); the greedy decoder chooses the most likely word; the loss is -log ŷ of the target word, summed over the T′ steps."))
     y_value = np.eye(len(words.tgt))[np.asarray(h["tgt"].value, int)]
-    y = d.step("y", _("One-hot targets"), explanation=_("Row t has a 1 in the column of target word t."), symbol=sp.IndexedBase("y"),
+    y = d.step("y", _("One-hot targets"), explanation=_("δ_{k,id} (the Kronecker delta) is 1 where k = id, else 0: row t has a 1 in the column of target word t."), symbol=sp.IndexedBase("y"),
                index=(t, k), formula=sp.KroneckerDelta(k, h["tgt"].symbol[t]), value=y_value,
-               code="y = np.eye(len(E_d))[tgt.astype(int)]", concept="seq2seq.one_hot", labels=_rows(words.target, words.tgt))
+               code="y = np.eye(len(E_d))[tgt.astype(int)]", concept="seq2seq.one_hot", labels=_rows(words.target))
     ro = lstm.readout(d, dec, h["W_y"], y, classes=V_TGT)
-    rows = _rows([words.tgt[i] for i in fed_ids], words.tgt)
+    rows = _rows([words.tgt[i] for i in fed_ids])
     _label([ro.g, ro.probs, ro.log_probs], rows, tuple(words.tgt))
     ro.g.explanation += " " + _columns(words.tgt)
     ro.loss.notes += (_("summed over the T′ = {n} target words, not averaged: PyTorch's CrossEntropyLoss averages by default (reduction='mean' divides by T′)").format(n=len(words.target)),)
@@ -483,8 +482,8 @@ def _backward(d: Derivation, h: dict, values: dict, enc, dec, ro, context, fed, 
             else _("At these sizes the gradients are checked against finite differences of their local chain-rule surrogates (the whole loss would be slow)."))
     d.section(_("Backward: ∂L/∂g = ŷ - y, then W_y"), _("Back from the loss summed over the target, in the lecture's order; the fed words are held fixed. ") + said)
     out = lstm.readout_backward(d, ro)
-    _label([out.g], _rows([words.tgt[i] for i in fed_ids], words.tgt), tuple(words.tgt))
-    _label([out.h], _rows([words.tgt[i] for i in fed_ids], words.tgt))
+    _label([out.g], _rows([words.tgt[i] for i in fed_ids]), tuple(words.tgt))
+    _label([out.h], _rows([words.tgt[i] for i in fed_ids]))
     sections = {"h": (_("Backward through the decoder (BPTT)"), _("The decoder's steps in reverse: ∂L/∂h_t, the output gate, the cell state, the other gates; each W gradient is summed over the T′ steps.")),
                 "time": (_("The gradient arriving back at the context (C_T, h_T)"),
                          _("The decoder's initial state is the context, so its ∂L/∂h_{-1} and ∂L/∂C_{-1} are ∂L/∂h_T and ∂L/∂C_T: everything the loss says about the source arrives through these 2H numbers."))}
@@ -494,15 +493,17 @@ def _backward(d: Derivation, h: dict, values: dict, enc, dec, ro, context, fed, 
         "The decoder's h_{-1} is the context h_T, and z^d_0 = [h_T; x^d_0]: ∂L/∂h_T is the first H entries of ∂L/∂z^d_0.")
     dgrads.C0.title, dgrads.C0.explanation = _("The gradient arriving back at the context: ∂L/∂C_T"), _(
         "The decoder's C_{-1} is the context C_T, and C^d_0 = f^d_0 ⊙ C_T + i^d_0 ⊙ C̃^d_0: ∂L/∂C_T = ∂L/∂C^d_0 ⊙ f^d_0.")
+    dgrads.dh.explanation = _("h_t feeds step t's own output (∂ℓ/∂h_t) and, through z_{t+1} = [h_t; x_{t+1}], the next step: the first H entries of ∂L/∂z_{t+1}. At the last step t = T′-1 nothing follows.")
     _label([dgrads.dh, dgrads.dgate["o"], dgrads.dC, *dgrads.delta.values(), dgrads.dz, *(dgrads.dgate[g] for g in "fic")],
-           _rows([words.tgt[i] for i in fed_ids], words.tgt))
+           _rows([words.tgt[i] for i in fed_ids]))
     d.section(_("Into the encoder (beyond the lecture)"),
               _("The lecture stops at the context. ∂L/∂h_T and ∂L/∂C_T enter the encoder as the gradient from later at its last step; its words have no loss of their own (∂ℓ/∂h^e_t = 0), and BPTT carries the gradient to the encoder's weights."))
     egrads = lstm.backward(d, enc, None, dh_last=dgrads.h0, dC_last=dgrads.C0, at="enc.", checks=whole.get("enc", {}))
-    egrads.h0.title = _("Gradient at the encoder's initial hidden state h₍₋₁₎")
-    egrads.C0.title = _("Gradient at the encoder's initial cell state C₍₋₁₎")
+    egrads.h0.title = _("Gradient at the encoder's initial hidden state h_{-1}")
+    egrads.C0.title = _("Gradient at the encoder's initial cell state C_{-1}")
+    egrads.dh.explanation = _("The encoder's h_t has no output of its own (∂ℓ/∂h^e_t = 0): it feeds the next step through z_{t+1} = [h_t; x_{t+1}] (the first H entries of ∂L/∂z_{t+1}); at the last step t = T-1 it is the context h_T and receives ∂L/∂h_T from the decoder.")
     _label([egrads.dh, egrads.dgate["o"], egrads.dC, *egrads.delta.values(), egrads.dz, *(egrads.dgate[g] for g in "fic")],
-           _rows(words.source, words.src))
+           _rows(words.source))
 
 
 def _whole_loss_checks(p: dict, src, fed, y, context) -> dict:

@@ -189,7 +189,7 @@ def derive(d: Derivation, given: dict) -> None:
 def _model(d: Derivation, h: dict) -> linear.Linear:
     bias = _("with a bias b, updated with w (beyond the lecture)") if h["b"] is not None else _("with no bias, as in the lecture (--b0 adds one)")
     d.section(_("The model and its loss"),
-              _("y = w x, {bias}; the loss is the MSE, the mean of the squared errors without 1/2 (the lecture's \"take the average\", PyTorch's default). The formulas are written for any number of features, ŷ_s = Σ_k x_sk w_k; here d = 1, so ŷ_s = x_s0 w_0 = w x_s.").format(bias=bias))
+              _("y = w x, {bias}; the loss is the MSE, the mean of the squared errors without 1/2 (the lecture's \"take the average\", PyTorch's default). The formulas are written for any number of features, ŷ_s = Σ_k w_k x_sk; here d = 1, so ŷ_s = w_0 x_s0 = w x_s.").format(bias=bias))
     lin = linear.forward(d, h["x"], h["y"], h["w"], h["b"])
     linear.mse(d, lin)
     return lin
@@ -214,11 +214,12 @@ def _first_update(d: Derivation, h: dict, lin: linear.Linear, batch, at: str) ->
     grads = linear.gradients(d, lin, loss, at=at, names=names, batch=batch)
     rule = linear.descent(h["lr"])
     tail = f"_{label}" if label else ""
-    linear.update(d, h["w"], grads.w, rule, id="update_w", at=at, var=f"w_new{tail}", lhs=sp.Symbol(f"w'{tail}"),
-                  title=_("Update of w"))
+    sup, tex = (METHODS[label][1], f"^{{{METHODS[label][0]}}}") if label else ("", "")
+    updated = d.name(sp.IndexedBase(f"w_new{tail}"), f"w'{sup}", f"w'{tex}")  # w'ⱼ, worked out as w'₀
+    linear.update(d, h["w"], grads.w, rule, id="update_w", at=at, var=f"w_new{tail}", lhs=updated[j], title=_("Update of w"))
     if h["b"] is not None:
-        linear.update(d, h["b"], grads.b, rule, id="update_b", at=at, var=f"b_new{tail}", lhs=sp.Symbol(f"b'{tail}"),
-                      title=_("Update of b"))
+        linear.update(d, h["b"], grads.b, rule, id="update_b", at=at, var=f"b_new{tail}",
+                      lhs=d.name(sp.Symbol(f"b_new{tail}"), f"b'{sup}", f"b'{tex}"), title=_("Update of b"))
 
 
 def _hand_names(label: str) -> dict:
@@ -407,10 +408,19 @@ def _epoch_losses(d: Derivation, h: dict, kind: str, weights, biases, per):
     symbol = d.name(sp.IndexedBase(f"L_{kind}"), f"L{sup}", f"L^{{{plain}}}")
     return d.step(f"losses_{kind}", _("MSE on all samples after every epoch ({label})").format(label=label),
                   explanation=_("Row e: the whole-data MSE at the weights after e epochs (e = 0: before training), i.e. after {what}.").format(
-                      what=_("e updates") if per is None else _("e·{P} updates").format(P=every)),
+                      what=_("e updates") if per is None else _("e·{P} updates").format(P=every)) + _epoch_row(kind, per, every),
                   symbol=symbol, index=(e,), formula=total(_residual(h, W, Bb, row, s) ** 2, s, N) / N, value=values,
                   labels=(tuple(_("epoch {n}").format(n=q) for q in range(len(values))), ()), concept="sgd.epoch_losses",
                   code=f"L_{kind} = epoch_losses(x, y, {W}, {Bb if Bb is not None else 'None'}, {step_every})", notes=_rise_notes(values, label))
+
+
+def _epoch_row(kind: str, per, every: int) -> str:
+    """Which row of the weight table the formula reads, its index (N*e or e*n) explained."""
+    if per is None:
+        return ""
+    if kind == "sgd":
+        return " " + _("The formula reads row N*e of the weight table: N = {P} updates per epoch, one per sample.").format(P=every)
+    return " " + _("The formula reads row e*n of the weight table: n = N/m = {P} updates per epoch.").format(P=every)
 
 
 def _rise_notes(values, label: str) -> tuple[str, ...]:

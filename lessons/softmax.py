@@ -37,11 +37,13 @@ def derive(d: Derivation, given: dict) -> None:
                 _("target distribution t (one-hot for a class index)"))
     d.section(_("Softmax"), _("Turn the logits into probabilities that are positive and sum to 1."))
     sm = softmax_ce.softmax(d, o)
-    d.section(_("Jacobian of softmax"), _("How each output y_i moves when one logit o_j moves."))
+    d.section(_("Jacobian of softmax"),
+              _("How each output y_i moves when one logit o_j moves: ∂y_i/∂o_j is row i, column j of the matrices below. δ_ij (the Kronecker delta) is 1 when i = j and 0 otherwise."))
     softmax_ce.jacobian(d, sm)
     d.section(_("Cross-entropy"), _("The loss compares the target distribution t with the prediction y."))
     loss = softmax_ce.cross_entropy(d, sm, t)
-    d.section(_("Chain rule"), _("∂L/∂o_j = Σ_k ∂L/∂y_k · ∂y_k/∂o_j: every output y_k depends on every logit o_j."))
+    d.section(_("Chain rule"),
+              _("∂L/∂o_j = Σ_k ∂L/∂y_k · ∂y_k/∂o_j: every output y_k depends on every logit o_j. Below, C_kj is term k of the sum for o_j (row k, column j); each column adds up to ∂L/∂o_j."))
     softmax_ce.chain_rule(d, sm, t, loss)
     softmax_ce.gradient(d, sm, t, loss)
 

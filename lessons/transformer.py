@@ -138,6 +138,15 @@ class Token(sp.Function):
     def _numpycode(self, printer) -> str:
         return f"{printer._module_format('numpy.rint')}({printer._print(self.args[0])}).astype(int)"
 
+    def _sympystr(self, printer) -> str:
+        """As an index in a subscript, src[t] is written srcₜ (E_srcₜ,j: row src_t of E)."""
+        from dlsteps.printers.formulas import subscript
+
+        arg = self.args[0]
+        if isinstance(arg, sp.Indexed):
+            return str(arg.base.label) + subscript([str(index) for index in arg.indices])
+        return printer._print(arg)
+
 
 def _sup(tag: str) -> str:
     return "".join(TAGS.get(ch, ch) for ch in tag).translate(DIGITS)
@@ -288,15 +297,15 @@ def _embeddings(d: Derivation, h: dict) -> dict:
     theta = d.name(sp.IndexedBase("theta"), "θ", r"\theta")
     angle = d.step("angle", _("Angles of the positional encoding"),
                    explanation=_("θ_tj = t / 10000^(2i/d_model) for the column pair i = ⌊j/2⌋: columns 2i and 2i+1 share one frequency."),
-                   symbol=theta, index=(t, j), formula=t / sp.Integer(10000) ** (2 * sp.floor(j / 2) / DM), value=angle_v,
+                   symbol=theta, index=(t, j), formula=_over_wavelength(t, 2 * sp.floor(j / 2) / DM), value=angle_v,
                    code="theta = np.arange(max(len(src), len(tgt_in)))[:, None] / 10000.0 ** (2 * (np.arange(E.shape[1]) // 2) / E.shape[1])",
-                   concept="transformer.pe_angle")
+                   concept="transformer.pe_angle", notes=_angle_note(angle_v, width))
     pe = d.step("pos_enc", _("Positional encoding"),
                 explanation=_("PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d_model)); row 0 is 0, 1, 0, 1, …"),
                 symbol=sp.IndexedBase("PE"), index=(t, j),
                 formula=sp.Piecewise((sp.sin(theta[t, j]), sp.Eq(sp.Mod(j, 2), 0)), (sp.cos(theta[t, j]), True)), value=pe_v,
                 code="PE = np.where(np.arange(E.shape[1]) % 2 == 0, np.sin(theta), np.cos(theta))", concept="transformer.positional_encoding",
-                display="heatmap")
+                display="heatmap", notes=_encoding_note(angle_v, pe_v))
     out = {}
     for side, ids, tokens, count in (("e", h["source"], src, TS), ("d", h["fed"], fed, TT)):
         size(d, count, len(tokens))
@@ -311,12 +320,52 @@ def _embeddings(d: Derivation, h: dict) -> dict:
     return out
 
 
+def _over_wavelength(position, exponent) -> sp.Expr:
+    """position / 10000^exponent, kept as the fraction the paper writes (SymPy would write
+    10000^(-exponent)⋅position)."""
+    power = sp.Pow(sp.Integer(10000), exponent, evaluate=False)
+    return sp.Mul(position, sp.Pow(power, -1, evaluate=False), evaluate=False)
+
+
+def _shown(x: float) -> float:
+    """A number as the terminal shows it (4 significant digits)."""
+    return float(f"{x:.4g}")
+
+
+def _equals(exact: float, from_shown: float) -> str:
+    """"=" where the shown operands give the shown result, else "≈"."""
+    return "=" if f"{from_shown:.4g}" == f"{exact:.4g}" else "≈"
+
+
+def _element(shape: tuple) -> tuple[int, int]:
+    """The element (1, 2) written out in a note, or the nearest one a small table has."""
+    return min(1, shape[0] - 1), min(2, shape[1] - 1)
+
+
+def _angle_note(angle: np.ndarray, width: int) -> tuple[str, ...]:
+    """θ_12 = 1 / 10000^(2·1/6) = 1 / 21.54 = 0.04642 (row 0 is all 0, so another element)."""
+    r, c = _element(angle.shape)
+    pair = c // 2
+    wavelength = 10000.0 ** (2 * pair / width)
+    return (_("θ_{r}{c} = {r} / 10000^(2·{i}/{dm}) = {r} / {den:.4g} {eq} {value:.4g} (column {c}: i = ⌊{c}/2⌋ = {i})").format(
+        r=r, c=c, i=pair, dm=width, den=wavelength, value=angle[r, c], eq=_equals(angle[r, c], r / _shown(wavelength))),)
+
+
+def _encoding_note(angle: np.ndarray, pe: np.ndarray) -> tuple[str, ...]:
+    """The same element as the angle's note: PE_12 = sin θ_12 = sin(0.04642) = 0.0464."""
+    r, c = _element(pe.shape)
+    name, f = ("sin", np.sin) if c % 2 == 0 else ("cos", np.cos)
+    return (_("PE_{r}{c} = {f} θ_{r}{c} = {f}({theta:.4g}) {eq} {value:.4g}").format(
+        r=r, c=c, f=name, theta=angle[r, c], value=pe[r, c], eq=_equals(pe[r, c], f(_shown(angle[r, c])))),)
+
+
 def _element_note(d: Derivation, X, tokens: np.ndarray, h: dict, pe: np.ndarray) -> tuple[str, ...]:
     """Element (1, 0) (or (0, 0) for one token) written out: a row of E plus an encoding."""
     r = min(1, len(tokens) - 1)
     name, e = d.names[str(X)][0], float(h["embedding"].value[tokens[r], 0])
-    return (_("{X}_{r}0 = E_{id},0 + PE_{r}0 = {e:.4g} + {pe:.4g} = {value:.4g} (position {r} holds {word}, id {id})").format(
-        X=name, r=r, id=int(tokens[r]), e=e, pe=pe[r, 0], value=e + pe[r, 0], word=_labels(tokens[r:r + 1], h["dims"]["vocab"])[0]),)
+    return (_("{X}_{r}0 = E_{id},0 + PE_{r}0 = {e:.4g} + {pe:.4g} {eq} {value:.4g} (position {r} holds {word}, id {id})").format(
+        X=name, r=r, id=int(tokens[r]), e=e, pe=pe[r, 0], value=e + pe[r, 0], eq=_equals(e + pe[r, 0], _shown(e) + _shown(pe[r, 0])),
+        word=_labels(tokens[r:r + 1], h["dims"]["vocab"])[0]),)
 
 
 # ---- multi-head attention --------------------------------------------------------------
@@ -325,9 +374,9 @@ def _element_note(d: Derivation, X, tokens: np.ndarray, h: dict, pe: np.ndarray)
 def _project(d: Derivation, id: str, title: str, X, W, symbol, head: int, heads: int, labels: tuple):
     """Q^h_tk = Σ_j X_tj W_{h d_k + k, j}: the rows of W that belong to head h."""
     value = np.asarray(X.value) @ np.split(np.asarray(W.value), heads)[head].T
-    return d.step(id, title, explanation=_("Head {h} uses rows {lo} .. {hi} of {W} (d_k = {dk} rows per head): {name}_tk = Σ_j X_tj W_(h·d_k + k), j.").format(
+    return d.step(id, title, explanation=_("Head {h} uses rows {lo} .. {hi} of {W} (d_k = {dk} rows per head): {name}_tk = Σ_j {X}_tj {W}_(h·d_k + k),j with h·d_k = {lo}.").format(
                       h=head, lo=head * value.shape[1], hi=(head + 1) * value.shape[1] - 1, W=d.names[str(W.symbol)][0], dk=value.shape[1],
-                      name=d.names[str(symbol)][0]),
+                      name=d.names[str(symbol)][0], X=d.names[str(X.symbol)][0]),
                   symbol=symbol, index=(t, k), formula=total(X.symbol[t, j] * W.symbol[head * DK + k, j], j, DM), value=value,
                   code=f"{symbol} = {X.var} @ np.split({W.var}, {heads})[{head}].T", concept="transformer.head_projection",
                   labels=(labels, ()))
@@ -407,7 +456,7 @@ def _add_norm(d: Derivation, h: dict, at: str, tag: str, x, sub, rows, labels: t
               _("Post-LN, as in the paper: the sublayer's output is added to its input (the residual connection), then each position is normalized across its d_model features. γ = 1 and β = 0 (their initial values), so the output is x̂."))
     R = _symbol(d, "R", tag)
     res = d.step(f"{at}add{tag[1]}", _("Residual connection"), explanation=_("R_tj = x_tj + Sublayer(x)_tj."), symbol=R, index=(t, j),
-                 formula=x.symbol[t, j] + sub.symbol[t, j], value=np.asarray(x.value) + np.asarray(sub.value),
+                 formula=sp.Add(x.symbol[t, j], sub.symbol[t, j], evaluate=False), value=np.asarray(x.value) + np.asarray(sub.value),
                  code=f"R_{tag} = {x.var} + {sub.var}", concept="transformer.residual", labels=(labels, ()))
     names = {"mu": _names("mu", tag, r"\mu", "μ"), "var": (f"var_{tag}", f"σ²⁽{_sup(tag)}⁾", rf"\sigma^{{2\,({tag})}}"),
              "xhat": _names("N", tag)}
@@ -485,9 +534,19 @@ def _loss(d: Derivation, h: dict, logits, shift, total_, probs) -> None:
     vocab = h["dims"]["vocab"]
     d.step("loss", _("Cross-entropy against the target (teacher forcing)"),
            explanation=_("L = -(1/Tₜ) Σ_t log P_t,tgt_t, with log P_tv = o_tv - m_t - log Z_t (no log of a rounded probability). This goes one step past the lecture's softmax: it is what training minimizes."),
-           symbol=sp.Symbol("L"), formula=-total(o[t, Token(tgt.symbol[t])] - m[t] - sp.log(Z[t]), t, TT) / TT, value=value,
+           symbol=sp.Symbol("L"), formula=-total(sp.Add(o[t, Token(tgt.symbol[t])], -m[t], -sp.log(Z[t]), evaluate=False), t, TT) / TT, value=value,
            code=f"L = -(o[np.arange(len({tgt.var})), {tgt.var}.astype(int)] - m_o - np.log(Z_o)).mean()", concept="transformer.loss",
-           substitute=True, notes=_loss_terms(logp[rows, tgt.value]) + (_("uniform guessing would give log |V| = log {n} = {u:.4g}").format(n=vocab, u=np.log(vocab)),))
+           substitute=True, notes=_first_log_probability(logits.value, shift.value, total_.value, tgt.value, vocab) + _loss_terms(logp[rows, tgt.value]) + (_("uniform guessing would give log |V| = log {n} = {u:.4g}").format(n=vocab, u=np.log(vocab)),))
+
+
+def _first_log_probability(o: np.ndarray, m: np.ndarray, Z: np.ndarray, tgt: np.ndarray, vocab: int) -> tuple[str, ...]:
+    """log P_0,tgt_0 = o - m - log Z with the numbers of position 0 (the first term of L)."""
+    v = int(tgt[0])
+    exact = o[0, v] - m[0] - np.log(Z[0])
+    from_shown = _shown(o[0, v]) - _shown(m[0]) - np.log(_shown(Z[0]))
+    return (_("log P_0,{v} = o_0,{v} - m_0 - log Z_0 = {o} - {m} - log {Z:.4g} {eq} {value:.4g} (position 0 should predict {word}, id {v})").format(
+        v=v, o=f"{o[0, v]:.4g}", m=f"({m[0]:.4g})" if m[0] < 0 else f"{m[0]:.4g}", Z=Z[0], eq=_equals(exact, from_shown), value=exact,
+        word=_labels(tgt[:1], vocab)[0]),)
 
 
 def _loss_terms(logp: np.ndarray) -> tuple[str, ...]:
@@ -495,7 +554,8 @@ def _loss_terms(logp: np.ndarray) -> tuple[str, ...]:
     if len(logp) > 4:
         return ()
     terms = " + ".join(f"({x:.4g})" if x < 0 else f"{x:.4g}" for x in logp)
-    return (_("L = -({terms}) / {n} = {value:.4g}").format(terms=terms, n=len(logp), value=-logp.mean()),)
+    from_shown = -sum(_shown(x) for x in logp) / len(logp)
+    return (_("L = -({terms}) / {n} {eq} {value:.4g}").format(terms=terms, n=len(logp), value=-logp.mean(), eq=_equals(-logp.mean(), from_shown)),)
 
 
 # ---- the lesson ------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from dlsteps.blocks import activations
 from dlsteps.blocks.symbols import N, j, k, total
 from dlsteps.blocks.symbols import size as bind_size
 from dlsteps.errors import InputError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 from dlsteps.model import Chart, Derivation
 from dlsteps.symbolic import Maximum, Quotient
 
@@ -221,7 +221,7 @@ def _grid(d: Derivation, h: dict, expr: expressions.Expression):
     bind_size(d, G, GRID)
     x = sp.IndexedBase("x")
     points = a + np.arange(GRID) * (b - a) / (GRID - 1)
-    grid = d.step("grid", _("Grid points"), symbol=x, index=(g,), formula=I[0] + g * (I[1] - I[0]) / (G - 1), value=points,
+    grid = d.step("grid", _("Grid points"), symbol=x, index=(g,), formula=sp.Add(I[0], g * (I[1] - I[0]) / (G - 1), evaluate=False), value=points,
                   code=f"x = I[0] + np.arange({GRID}) * (I[1] - I[0]) / {GRID - 1}", concept="uat.grid")
     target = d.step("target", _("The target f on the grid"), explanation=_("f(x) = {f}, as typed.").format(f=expr.text),
                     symbol=sp.IndexedBase("f"), index=(g,), formula=expr.sympy(x[g]), value=expr.evaluate(points),
@@ -240,8 +240,9 @@ def _blocks(d: Derivation, h: dict, expr: expressions.Expression) -> None:
                         code="Delta = (I[1] - I[0]) / N", concept="uat.width")
     t, c = sp.IndexedBase("t"), sp.IndexedBase("c")
     h["t"] = d.step("edges", _("Block edges"),
-                    explanation=_("t_k = a + kΔ. The outermost two are pushed Δ/2 outside [a, b], so that the ends a and b lie inside the first and last block rather than on a half-way point of a step."),
-                    symbol=t, index=(k,), formula=I[0] + k * delta - delta / 2 * sp.KroneckerDelta(k, 0) + delta / 2 * sp.KroneckerDelta(k, N),
+                    explanation=_("t_k = a + kΔ. The outermost two are pushed Δ/2 outside [a, b], so that the ends a and b lie inside the first and last block rather than on a half-way point of a step.")
+                    + " " + _("In the formula, δ_0,k is 1 for k = 0 and 0 otherwise, and δ_N,k is 1 only for k = N: they move t_0 and t_N alone."),
+                    symbol=t, index=(k,), formula=sp.Add(I[0], k * delta, -delta / 2 * sp.KroneckerDelta(k, 0), delta / 2 * sp.KroneckerDelta(k, N), evaluate=False),
                     value=block_edges(a, b, n), code="t = block_edges(I[0], I[1], N)", concept="uat.edges")
     mid = a + (np.arange(n) + 0.5) * width
     h["c"] = d.step("midpoints", _("Block midpoints"), symbol=c, index=(k,), formula=I[0] + (k + sp.Rational(1, 2)) * delta, value=mid,
@@ -251,14 +252,29 @@ def _blocks(d: Derivation, h: dict, expr: expressions.Expression) -> None:
                     code="h = target(c)", concept="uat.heights")
 
 
-def _bias_formula(construction: str, unit: str, w, t):
-    """b_j in index form: neuron j = R k + role, R neurons per block."""
-    ramp = (-1) ** j / 2 if unit == "relu" else 0
+def _edge(construction: str, unit: str):
+    """The index e of the edge t_e where neuron j steps: neuron j = R k + role, R neurons per block."""
     if unit == "relu":
-        edge = Quotient(j, 2) - Quotient(j, 4) if construction == "pairs" else Quotient(j, 2)
-    else:
-        edge = j - Quotient(j, 2) if construction == "pairs" else j
-    return -w * t[edge] + ramp
+        return Quotient(j, 2) - Quotient(j, 4) if construction == "pairs" else Quotient(j, 2)
+    return j - Quotient(j, 2) if construction == "pairs" else j
+
+
+def _bias_formula(construction: str, unit: str, w, t):
+    """b_j in index form: -w t_e, shifted by ±1/2 for the two ReLUs of a ramp."""
+    ramp = (-1) ** j / 2 if unit == "relu" else 0
+    return -w * t[_edge(construction, unit)] + ramp
+
+
+def _bias_text(construction: str, unit: str, count: int) -> str:
+    """Which edge the first neurons use, computed from the formula's index, and what ⌊ ⌋ means."""
+    edge = _edge(construction, unit)
+    shown = min(count, 4)
+    neurons = ", ".join(str(q) for q in range(shown))
+    edges = ", ".join(f"t_{int(edge.subs(j, q))}" for q in range(shown))
+    text = _("The index of t in the formula is that edge e: the first neurons, j = {neurons}, sit at {edges}.").format(neurons=neurons, edges=edges)
+    if edge.has(Quotient):
+        text += " " + _("⌊a/b⌋ is a/b rounded down to a whole number (⌊3/2⌋ = 1).")
+    return text
 
 
 def _weight_formula(construction: str, unit: str, hk):
@@ -289,30 +305,39 @@ def _neurons(d: Derivation, h: dict) -> None:
                     code="w = kappa / Delta", concept="uat.slope")
     labels = _labels(n, construction, unit)
     bias = neuron_biases(h["t"].value, h["w"].value, construction, unit)
-    h["b"] = d.step("bias", _("Biases"), explanation=_("b_j = -w t_e puts the step of neuron j at its edge t_e, since w x + b_j = w (x - t_e)."),
+    h["b"] = d.step("bias", _("Biases"),
+                    explanation=_("b_j = -w t_e puts the step of neuron j at its edge t_e, since w x + b_j = w (x - t_e).") + " " + _bias_text(construction, unit, count),
                     symbol=sp.IndexedBase("b"), index=(j,), formula=_bias_formula(construction, unit, w, h["t"].symbol), value=bias,
                     labels=(labels, ()), code="b = neuron_biases(t, w, construction, unit)", concept="uat.bias")
     weights = output_weights(h["h"].value, construction, unit)
-    h["v"] = d.step("output_weight", _("Output weights"), symbol=sp.IndexedBase("v"), index=(j,),
+    h["v"] = d.step("output_weight", _("Output weights"), explanation=_(_OUTPUT_WEIGHTS[construction, unit == "relu"]),
+                    symbol=sp.IndexedBase("v"), index=(j,),
                     formula=_weight_formula(construction, unit, h["h"].symbol), value=weights, labels=(labels, ()),
                     code="v = output_weights(h, construction, unit)", concept="uat.output_weight")
     T = sp.IndexedBase("T")
     table = np.column_stack([np.full(count, h["w"].value), bias, weights])
     d.step("neurons", _("The network, neuron by neuron"),
-           explanation=_("One row per hidden neuron j: its input weight w_j, its bias b_j and its output weight v_j. Together: f̂(x) = Σ_j v_j {phi}(w_j x + b_j), a network with one hidden layer of {M} neurons and no output bias.").format(M=count, phi=NEURON[unit]),
+           explanation=_("One row per hidden neuron j: its input weight w_j, its bias b_j and its output weight v_j. Together: f̂(x) = Σ_j v_j {phi}(w_j x + b_j), a network with one hidden layer of {M} neurons and no output bias.").format(M=count, phi=NEURON[unit])
+           + " " + _("In the formula, δ_0,r, δ_1,r and δ_2,r (1 where the two indices are equal, else 0) put w, b_j and v_j in the columns r = 0, 1, 2."),
            symbol=T, index=(j, r), formula=w * sp.KroneckerDelta(r, 0) + h["b"].symbol[j] * sp.KroneckerDelta(r, 1) + h["v"].symbol[j] * sp.KroneckerDelta(r, 2),
            value=table, labels=(labels, ("w_j", "b_j", "v_j")), code="T = np.column_stack([np.full(len(b), w), b, v])",
            concept="uat.neurons", notes=_count_note(n, construction, unit))
 
 
+_OUTPUT_WEIGHTS = {
+    ("pairs", False): N_("Block k's left step carries +h_k and its right step -h_k: neuron j = 2k gets +h_k and neuron 2k + 1 gets -h_k, so (-1)^j gives the sign and ⌊j/2⌋ the block."),
+    ("pairs", True): N_("Block k has four ReLU neurons, j = 4k to 4k + 3: its left step (a ramp) gets +h_k and -h_k, its right step -h_k and +h_k, so ⌊j/4⌋ is the block."),
+    ("staircase", False): N_("Neuron j climbs from the height of block j - 1 to h_j, so it carries the rise h_j - h_(j-1); for j = 0 the factor 1 - δ_0,j is 0, and the rise is h_0 itself."),
+    ("staircase", True): N_("Neurons 2k and 2k + 1 form the ramp of step k = ⌊j/2⌋ and carry + and - its rise h_k - h_(k-1); for k = 0 the factor 1 - δ_0,k is 0, and the rise is h_0 itself."),
+}
 _CONSTRUCTIONS = {
-    "pairs": "Pairs: block k = h_k ({phi}(w(x − t_k)) − {phi}(w(x − t_{{k+1}}))). One neuron switches the block on at its left edge, a second switches it off at its right edge, so N = {N} separate blocks take two steps each.",
-    "staircase": "Staircase, the lecture's 'one neuron per block': neighbouring blocks share an edge, so neuron k only has to step from the height h_{{k−1}} to h_k at t_k: f̂(x) = Σ_k (h_k − h_{{k−1}}) {phi}(w(x − t_k)), N = {N} blocks, one step each.",
+    "pairs": N_("Pairs: block k = h_k ({phi}(w(x − t_k)) − {phi}(w(x − t_{{k+1}}))). One neuron switches the block on at its left edge, a second switches it off at its right edge, so N = {N} separate blocks take two steps each."),
+    "staircase": N_("Staircase, the lecture's 'one neuron per block': neighbouring blocks share an edge, so neuron k only has to step from the height h_{{k−1}} to h_k at t_k: f̂(x) = Σ_k (h_k − h_{{k−1}}) {phi}(w(x − t_k)), N = {N} blocks, one step each."),
 }
 _UNITS = {
-    "sigmoid": "Each step is one sigmoid neuron σ(w x + b), nearly a step when w is large: {M} neurons.",
-    "step": "Each step is one step neuron H(z) = 1 for z ≥ 0, else 0 (a block is closed on its left edge): the limit of the sigmoid as κ → ∞, exact but with no gradient to train by. {M} neurons.",
-    "relu": "A ReLU cannot step by itself: the ramp r(z) = ReLU(z + 1/2) − ReLU(z − 1/2) climbs from 0 to 1 over −1/2 ≤ z ≤ 1/2, so each step takes two ReLU neurons (biases b + 1/2 and b − 1/2, output weights v and −v): {M} neurons.",
+    "sigmoid": N_("Each step is one sigmoid neuron σ(w x + b), nearly a step when w is large: {M} neurons."),
+    "step": N_("Each step is one step neuron H(z) = 1 for z ≥ 0, else 0 (a block is closed on its left edge): the limit of the sigmoid as κ → ∞, exact but with no gradient to train by. {M} neurons."),
+    "relu": N_("A ReLU cannot step by itself: the ramp r(z) = ReLU(z + 1/2) − ReLU(z − 1/2) climbs from 0 to 1 over −1/2 ≤ z ≤ 1/2, so each step takes two ReLU neurons (biases b + 1/2 and b − 1/2, output weights v and −v): {M} neurons."),
 }
 
 
@@ -374,10 +399,12 @@ def _errors(d: Derivation, h: dict) -> None:
            notes=(_("The largest error is at x = {x:.6g}, where f = {f:.6g} and f̂ = {fhat:.6g}.").format(
                x=h["x"].value[worst], f=f.value[worst], fhat=fhat.value[worst]),))
     d.step("mean_error", _("Mean error"), symbol=d.name(sp.Symbol("E_mean"), "E_mean", r"E_{\mathrm{mean}}"),
-           formula=total(eps[g], g, G) / G, value=float(error.mean()), code="E_mean = epsilon.mean()", concept="uat.mean_error")
+           formula=total(eps[g], g, G) / G, value=float(error.mean()), code="E_mean = epsilon.mean()", concept="uat.mean_error",
+           substitute=True)
     series = (_("target f"), _("N = {n} blocks").format(n=n))
     d.step("plot", _("Target against approximation"),
-           explanation=_("Row 0 is the target f, row 1 the network's f̂, both on the grid."),
+           explanation=_("Row 0 is the target f, row 1 the network's f̂, both on the grid.") + " "
+           + _("In the formula, δ_0,r and δ_1,r (1 where the two indices are equal, else 0) put f and f̂ in the rows r = 0 and 1."),
            symbol=sp.IndexedBase("P"), index=(r, g), formula=f.symbol[g] * sp.KroneckerDelta(r, 0) + fhat.symbol[g] * sp.KroneckerDelta(r, 1),
            value=np.array([f.value, fhat.value]), labels=(series, ()), code="P = np.array([f, fhat])", concept="uat.plot",
            chart=Chart(kind="line", x=tuple(float(v) for v in h["x"].value), series=series, x_label="x", y_label="f, f̂"))

@@ -316,9 +316,17 @@ def _layer(d: Derivation, W, x, b, at: str, name, sizes: tuple, title: str):
     layer = dense.forward(d, W, x, b, at=at, names={"z": name}, count={"out": sizes[0], "in": sizes[1]})
     out, W_, x_, b_ = (_shown(d, handle) for handle in (layer.z, W, x, b))
     layer.z.title = title
+    layer.z.formula = sum_first(layer.z.formula)
     layer.z.explanation = _("{out}_i = Σ_k {W}_ik {x}_k + {b}_i; {W} has shape ({rows}, {cols}) = (out, in), as PyTorch's nn.Linear.").format(
         out=out, W=W_, x=x_, b=b_, rows=np.shape(W.value)[0], cols=np.shape(W.value)[1])
     return layer
+
+
+def sum_first(formula: sp.Expr) -> sp.Expr:
+    """Σ_k W_ik x_k + b_i kept in that order (unevaluated): the dense block's sum is stored
+    bias first, while the prose and the numbers under it put the bias last."""
+    terms = sorted(formula.args, key=lambda term: not term.has(sp.Sum))
+    return sp.Add(*terms, evaluate=False)
 
 
 def _activation(d: Derivation, layer, kind: str, at: str, name):
@@ -341,12 +349,13 @@ def _trick(d: Derivation, h: dict, net: dict, at: str, names: dict) -> tuple:
     """Steps sigma: σ_i = exp(½ log σ²_i) and z: z_i = μ_i + σ_i ε_i."""
     lv, mu, eps = net["logvar"].z, net["mu"].z, h["eps"]
     Sigma, Z = (sp.IndexedBase(_declare(d, names[key])) for key in ("sigma", "z"))
-    sigma = d.step(f"{at}sigma", _("Standard deviation"), explanation=_("σ_i = exp(½ log σ²_i) = √(σ²_i): always positive."),
+    s, z_ = (d.names.get(str(base.label), (str(base.label),))[0] for base in (Sigma, Z))
+    sigma = d.step(f"{at}sigma", _("Standard deviation"), explanation=_("{s}_i = exp(½ {lv}_i) = √({s}²_i): always positive.").format(s=s, lv=_shown(d, lv)),
                    symbol=Sigma, index=(i,), formula=sp.exp(sp.Rational(1, 2) * lv.symbol[i]), value=np.exp(0.5 * lv.value),
                    code=f"{Sigma} = np.exp(0.5 * {lv.var})", concept="vae.sigma", notes=() if at else _sigma_notes(lv.value))
     z = d.step(f"{at}z", _("Sample z by the reparameterization"),
-               explanation=_("z_i = μ_i + σ_i ε_i with the same ε{again}: a shift and a scale of the fixed noise.").format(
-                   again=_(" as before the update") if at else ""),
+               explanation=_("{z}_i = {mu}_i + {s}_i ε_i with the same ε{again}: a shift and a scale of the fixed noise.").format(
+                   z=z_, mu=_shown(d, mu), s=s, again=_(" as before the update") if at else ""),
                symbol=Z, index=(i,), formula=mu.symbol[i] + sigma.symbol[i] * eps.symbol[i],
                value=mu.value + sigma.value * eps.value, code=f"{Z} = {mu.var} + {sigma.var} * {eps.var}", concept="vae.reparameterize")
     return sigma, z
@@ -407,7 +416,7 @@ def _loss(d: Derivation, h: dict, net: dict, kind: str, reduction: str):
                    value=0.5 * (mu.value**2 + sigma.value**2 - lv.value - 1), code="kappa = 0.5 * (mu ** 2 + sigma ** 2 - logvar - 1)",
                    concept="vae.kl_terms")
     KL = d.name(sp.Symbol("KL"), "KL", r"\mathrm{KL}")
-    kl = d.step("kl", _("KL divergence"), explanation=_("KL = Σ_i κ_i, in nats."), symbol=KL, formula=total(terms.symbol[i], i, m),
+    kl = d.step("kl", _("KL divergence"), explanation=_("KL = Σ_i κ_i, in nats (natural logarithm)."), symbol=KL, formula=total(terms.symbol[i], i, m),
                 value=float(np.sum(terms.value)), code="KL = np.sum(kappa)", concept="vae.kl", substitute=True,
                 notes=_kl_notes(mu.value, lv.value))
     L = sp.Symbol("L")
@@ -439,7 +448,7 @@ def _bce_sum(d: Derivation, x_hat, x):
     o, t = x_hat.symbol[i], x.symbol[i]
     L = sp.Symbol(_declare(d, L_REC))
     loss = d.step("recon.loss", _("Binary cross-entropy, summed"),
-                  explanation=_("L_rec = -Σ_i [x_i log x̂_i + (1 - x_i) log(1 - x̂_i)]: the sum over the n outputs (the losses block's BCE is the mean; here the sum, as in the negative ELBO)."),
+                  explanation=_("L_rec = -Σ_i [x_i log x̂_i + (1 - x_i) log(1 - x̂_i)]: the sum over the n outputs, as in the negative ELBO (PyTorch's BCELoss takes the mean by default)."),
                   symbol=L, formula=-total(t * sp.log(o) + (1 - t) * sp.log(1 - o), i, n), value=recon_value("bce", "sum", x_hat.value, x.value),
                   code="L_rec = -np.sum(x * np.log(x_hat) + (1 - x) * np.log(1 - x_hat))", concept="vae.bce_sum", substitute=True)
     G = sp.IndexedBase(_declare(d, GRAD_XHAT))

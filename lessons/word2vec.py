@@ -66,7 +66,7 @@ META = {
 }
 
 LECTURE_VOCAB = ["I", "love", "like", "피자"]
-MAX_VOCAB, DIVERGED = 100, 1e12
+MAX_VOCAB, DIVERGED, MAX_LISTED = 100, 1e12, 12
 V = sp.Symbol("V", integer=True, positive=True)
 Source = namedtuple("Source", "text origin")
 SHOWN = {"W_in": ("Wⁱⁿ", r"{W^{\mathrm{in}}}"), "W_out": ("Wᵒᵘᵗ", r"{W^{\mathrm{out}}}"), "eta": ("η", r"\eta"),
@@ -309,7 +309,7 @@ def _vocabulary_section(ctx) -> None:
               _("The vocabulary has V = {V} words, numbered from 0: {words}. Each sentence as word ids: {listing}. A word is fed to the network as its one-hot vector: 1 at its own id, 0 elsewhere.").format(
                   V=len(vocab), words=", ".join(f"{q} = {w}" for q, w in enumerate(vocab)), listing=listing))
     d.step("one_hot", _("One-hot vectors of the vocabulary"),
-           explanation=_("Row v is the one-hot vector of word v: X_vk = δ_vk, the identity matrix (V × V)."),
+           explanation=_("Row i is the one-hot vector of word i: X_ik = δ_ik, the identity matrix (V × V)."),
            symbol=d.name(sp.IndexedBase("X"), "X", "X"), index=(i, k), formula=sp.KroneckerDelta(i, k),
            value=np.eye(len(vocab)), labels=(tuple(vocab), tuple(vocab)), code="X = np.eye(len(W_out))", concept="word2vec.one_hot")
 
@@ -361,15 +361,28 @@ def _cosines(ctx, ids: tuple, E, names: tuple, before):
                   symbol=_symbol(d, *names[1]), index=(i, j),
                   formula=sp.Piecewise((total(e[i, l] * e[j, l], l, N) / lengths, sp.Ne(lengths, 0)), (0, True)), value=value,
                   labels=(tuple(vocab), tuple(vocab)), display="heatmap", code=f"{names[1][0]} = cosine_matrix({E.var})",
-                  concept="word2vec.cosine", notes=_pair_note(ctx, value, before))
+                  concept="word2vec.cosine", notes=_pair_note(ctx, value, before, _cosine_numbers(ctx, E.value, norm.value, value)))
 
 
-def _pair_note(ctx, value: np.ndarray, before) -> tuple[str, ...]:
-    """cos of the followed pair, and whether training brought it closer (from the numbers)."""
+def _cosine_numbers(ctx, E: np.ndarray, norms: np.ndarray, value: np.ndarray) -> str:
+    """cos of the followed pair with its numbers: (Σ_l E_al E_bl) / (‖e_a‖ ‖e_b‖) = value."""
     a, b = ctx.pair
-    words = {"a": ctx.vocab[a], "b": ctx.vocab[b], "c": value[a, b]}
+    if norms[a] * norms[b] == 0:
+        return f"{value[a, b]:.4f}"
+    pairs = [(_number(x), _number(y)) for x, y in zip(E[a], E[b])]
+    lengths = (_number(norms[a]), _number(norms[b]))
+    redone = sum(float(x) * float(y) for x, y in pairs) / (float(lengths[0]) * float(lengths[1]))
+    rel = "=" if f"{redone:.4f}" == f"{value[a, b]:.4f}" else "≈"
+    terms = _elided([f"{_paren(x)}⋅{_paren(y)}" for x, y in pairs])
+    return f"({' + '.join(terms)}) / ({lengths[0]}⋅{lengths[1]}) {rel} {value[a, b]:.4f}"
+
+
+def _pair_note(ctx, value: np.ndarray, before, work: str) -> tuple[str, ...]:
+    """cos of the followed pair with its numbers, and whether training brought it closer."""
+    a, b = ctx.pair
+    words = {"a": ctx.vocab[a], "b": ctx.vocab[b], "work": work}
     if before is None:
-        return (_("cos({a}, {b}) = {c:.4f} before training").format(**words),)
+        return (_("cos({a}, {b}) = {work} before training").format(**words),)
     old = before.value[a, b]
     if value[a, b] > old:
         change = _("up from {old:.4f} before: training brought them closer").format(old=old)
@@ -377,7 +390,7 @@ def _pair_note(ctx, value: np.ndarray, before) -> tuple[str, ...]:
         change = _("down from {old:.4f} before: training moved them apart").format(old=old)
     else:
         change = _("the same as before training")
-    return (_("cos({a}, {b}) = {c:.4f} after training, {change}").format(change=change, **words),)
+    return (_("cos({a}, {b}) = {work} after training, {change}").format(change=change, **words),)
 
 
 # ---- one example, forward and backward -----------------------------------------------------
@@ -390,19 +403,26 @@ def _example(ctx, mode: str) -> None:
     number = _chosen(ctx.corpus, ctx.window, mode)
     inputs, target = examples[number]
     names = SimpleNamespace(tag=tag, mode=mode, at=at + ".", number=number, inputs=inputs, target=target)
+    listing = _listing(examples, vocab)
     if mode == "cbow":
         d.section(_("CBOW: predict the center word from its context"),
-                  _("CBOW (continuous bag of words) averages the one-hot vectors of the context words and predicts the center word. Example {n} of the corpus: the context {ctx} (window {w}) should predict '{c}'.").format(
-                      n=number, ctx=", ".join(f"'{vocab[q]}'" for q in inputs), w=ctx.window, c=vocab[target]))
+                  _("CBOW (continuous bag of words) averages the one-hot vectors of the context words and predicts the center word. With window {w} the corpus gives {count} examples (context → center), numbered from 0: {examples}. Worked out below: example {n}, where the context {ctx} should predict '{c}'.").format(
+                      w=ctx.window, count=len(examples), examples=listing, n=f"#{number}", ctx=", ".join(f"'{vocab[q]}'" for q in inputs), c=vocab[target]))
     else:
         d.section(_("Skip-gram: predict each context word from the center"),
-                  _("Skip-gram feeds the center word's one-hot vector and predicts one context word at a time: each (center, context word) pair is one example. Example {n} of the corpus: the center '{c}' should predict '{o}' (window {w}). It starts from the same weights as CBOW.").format(
-                      n=number, c=vocab[inputs[0]], o=vocab[target], w=ctx.window))
+                  _("Skip-gram feeds the center word's one-hot vector and predicts one context word at a time: each (center, context word) pair is one example. With window {w} the corpus gives {count} pairs (center → context word), numbered from 0: {examples}. Worked out below: example {n}, where the center '{c}' should predict '{o}'. It starts from the same weights as CBOW.").format(
+                      w=ctx.window, count=len(examples), examples=listing, n=f"#{number}", c=vocab[inputs[0]], o=vocab[target]))
     x, tgt = _example_inputs(ctx, names)
     hidden, output, sm, loss = _forward(ctx, names, x, tgt)
     d.section(_("{label}: gradients and one update (beyond #15)").format(label=label.capitalize() if mode == "skipgram" else label),
               _("Lecture #15 stops at the loss; the gradients below go beyond it. Backpropagation from L through the softmax (∂L/∂o = y - t), the output layer (∂L/∂W_out, ∂L/∂h) and the hidden layer (∂L/∂W_in), then one gradient-descent step of size η on both matrices and the loss again."))
     _backward(ctx, names, hidden, output, sm, tgt, loss)
+
+
+def _listing(examples: list, vocab: list[str]) -> str:
+    """The examples as "#number inputs → target", in corpus order (the middle of a long list elided)."""
+    items = [f"#{q} {', '.join(vocab[w] for w in inputs)} → {vocab[target]}" for q, (inputs, target) in enumerate(examples)]
+    return "; ".join(items if len(items) <= MAX_LISTED else items[:MAX_LISTED - 2] + ["…", items[-1]])
 
 
 def _chosen(corpus, window, mode: str) -> int:
@@ -477,7 +497,7 @@ def _forward(ctx, n, x, tgt):
     """Hidden layer, logits, softmax and cross-entropy of the example."""
     d, h, vocab, tag = ctx.d, ctx.h, ctx.vocab, n.tag
     hidden = dense.forward(d, h["W_in"], x, at=f"{n.at}hidden.", names={"z": (f"h_{tag}", "h", "h")}, count={"out": N, "in": V})
-    words = " + ".join(f"'{vocab[q]}'" for q in n.inputs)
+    words = ", ".join(f"'{vocab[q]}'" for q in dict.fromkeys(n.inputs))
     hidden.z.title = _("Hidden layer: the embedding h")
     hidden.z.explanation = (_("h = W_in times the average: the average is 1/{C} at {words}, so h is the mean of their embeddings (columns of W_in). No activation: the hidden layer is linear.").format(C=len(n.inputs), words=words)
                             if n.mode == "cbow" else
@@ -500,6 +520,8 @@ def _backward(ctx, n, hidden, output, sm, tgt, loss) -> None:
     W_in, W_out, x = h["W_in"].value, h["W_out"].value, hidden.x.value
     L = (f"L_{tag}", "L", "L")
     delta = softmax_ce.gradient(d, sm, tgt, loss, at=n.at, names={"dL_do": (f"dL_do_{tag}", "∂L/∂o", r"\frac{\partial L}{\partial o}")})
+    delta.title = _("Gradient at the logits: y - t")  # #15 does not derive it; #13 (dlsteps softmax) does
+    delta.explanation = _("Softmax and cross-entropy together: ∂L/∂o_j = Σ_k ∂L/∂y_k · ∂y_k/∂o_j = Σ_k (-t_k / y_k) · y_k(δ_kj - y_j) = y_j - t_j, because the target sums to 1 (dlsteps softmax works it out term by term).")
     checks = {"W": GradientCheck(lambda W: example_loss(W_in, W, n.inputs, n.target), W_out),
               "x": GradientCheck(lambda v: _logits_loss(W_out @ v, n.target), hidden.z.value)}
     out_grads = dense.backward(d, output, delta, at=f"{n.at}output.", checks=checks,
@@ -512,10 +534,13 @@ def _backward(ctx, n, hidden, output, sm, tgt, loss) -> None:
                               checks={"W": GradientCheck(lambda W: example_loss(W, W_out, n.inputs, n.target), W_in)},
                               names={"dW": (f"dL_dW_in_{tag}", "∂L/∂Wⁱⁿ", r"\frac{\partial L}{\partial {W^{\mathrm{in}}}}"), "L": L})
     in_grads.W.title, in_grads.W.explanation = _("Gradient of W_in"), _input_gradient_text(ctx, n)
+    words = tuple(ctx.vocab)
+    in_grads.W.labels = ((), words)
     new_in = dense.update(d, h["W_in"], in_grads.W, h["lr"], at=f"{n.at}hidden.", id="update_W",
                           names={"new": (f"W_in_new_{tag}", "Wⁱⁿ′", r"{W^{\mathrm{in}}}'")})
     new_out = dense.update(d, h["W_out"], out_grads.W, h["lr"], at=f"{n.at}output.", id="update_W",
                            names={"new": (f"W_out_new_{tag}", "Wᵒᵘᵗ′", r"{W^{\mathrm{out}}}'")})
+    out_grads.W.labels, new_out.labels, new_in.labels = (words, ()), (words, ()), ((), words)
     for step, name in ((new_in, "W_in"), (new_out, "W_out")):
         step.title = _("Gradient-descent update of {W}").format(W=name)
         step.explanation = _("{W}' = {W} - η ∂L/∂{W}: move against the gradient by the learning rate times the gradient.").format(W=name)
@@ -525,7 +550,8 @@ def _backward(ctx, n, hidden, output, sm, tgt, loss) -> None:
 def _input_gradient_text(ctx, n) -> str:
     """What ∂L/∂Wⁱⁿ = ∂L/∂h xᵀ changes: only the columns of the input words."""
     words = ", ".join(f"'{ctx.vocab[q]}'" for q in dict.fromkeys(n.inputs))
-    return _("∂h_i/∂W_in[i, j] = x_j, so ∂L/∂W_in[i, j] = (∂L/∂h)_i x_j: in matrix form (∂L/∂h) x^T, shape (N, V). x is 0 except at {words}, so only those columns (embeddings) receive a gradient.").format(words=words)
+    return _("∂h_i/∂W_in[i, j] = {x}_j, so ∂L/∂W_in[i, j] = (∂L/∂h)_i {x}_j: in matrix form (∂L/∂h) {x}^T, shape (N, V). {x} is 0 except at {words}, so only those columns (embeddings) receive a gradient.").format(
+        x="x̄" if n.mode == "cbow" else "x", words=words)
 
 
 def _logits_loss(o: np.ndarray, target: int) -> float:
@@ -545,13 +571,36 @@ def _loss_after(ctx, n, x, tgt, new_in, new_out, loss) -> None:
     value = _logits_loss(output.z.value, n.target)
     after = d.step(f"{n.at}loss_after", _("Loss after the update"),
                    explanation=_("L' = -Σ_k t_k log softmax(o')_k = max_l o'_l + log Σ_k exp(o'_k - max_l o'_l) - Σ_k t_k o'_k (t sums to 1; the shift keeps exp from overflowing)."),
-                   symbol=_symbol(d, f"L_new_{tag}", "L′", "L'", False), formula=shift + sp.log(total(sp.exp(o[k] - shift), k, V)) - total(t_[k] * o[k], k, V),
+                   symbol=_symbol(d, f"L_new_{tag}", "L′", "L'", False), formula=sp.Add(shift, sp.log(total(sp.exp(o[k] - shift), k, V)), -total(t_[k] * o[k], k, V), evaluate=False),
                    value=value, code=f"L_new_{tag} = o_new_{tag}.max() + np.log(np.exp(o_new_{tag} - o_new_{tag}.max()).sum()) - o_new_{tag}[int(tau_{tag})]",
-                   concept="word2vec.loss_after", substitute=True)
+                   concept="word2vec.loss_after", substitute=True, notes=(_after_numbers(output.z.value, n.target, value),))
     d.step(f"{n.at}loss_change", _("Change of the loss"), explanation=_("ΔL = L' - L: negative when the update reduced the loss."),
            symbol=_symbol(d, f"Delta_L_{tag}", "ΔL", r"\Delta L", False), formula=after.symbol - loss.symbol, value=value - loss.value,
            code=f"Delta_L_{tag} = L_new_{tag} - L_{tag}", concept="word2vec.loss_change", substitute=True,
            notes=_change_note(loss.value, value, ctx.lr))
+
+
+def _after_numbers(o: np.ndarray, target: int, value: float) -> str:
+    """L′ written with its numbers: max + log(Σ exp(o′_k - max)) - o′_target (t one-hot)."""
+    top = o.max()
+    terms = [_number(x) for x in np.exp(o - top)]
+    total_ = np.log(sum(float(x) for x in terms))
+    rel = "=" if f"{float(_number(top)) + total_ - float(_number(o[target])):.4g}" == f"{value:.4g}" else "≈"
+    return f"L′ = {_paren(_number(top))} + log({' + '.join(_elided(terms))}) - {_paren(_number(o[target]))} {rel} {value:.4g}"
+
+
+def _number(x: float) -> str:
+    """A number as the notes write it: 4 significant digits."""
+    return f"{x:.4g}"
+
+
+def _paren(text: str) -> str:
+    return f"({text})" if text.startswith("-") else text
+
+
+def _elided(terms: list[str]) -> list[str]:
+    """A long list of terms as its first three, …, and last two."""
+    return terms if len(terms) <= 6 else terms[:3] + ["…"] + terms[-2:]
 
 
 def _change_note(before: float, after: float, lr: float) -> tuple[str, ...]:
@@ -577,9 +626,10 @@ def _training(ctx, mode: str, run, before) -> None:
     used = ("sentences", "window", "w_in", "w_out", "lr", "epochs")
     call = f"train(w, window, {mode!r}, W_in, W_out, eta, epochs)"
     d.step(f"{at}.losses", _("Mean loss per epoch"),
-           explanation=_("Row t is the mean over the {n} examples of their cross-entropy, at the weights after t epochs (t = 0: before training). Each epoch is a loop of {n} updates, each needing the one before, so there is no closed formula: the table is checked by its code line, which runs the loop.").format(n=count),
+           explanation=_("Entry t is the mean over the {n} examples of their cross-entropy, at the weights after t epochs (t = 0: before training). Each epoch is a loop of {n} updates, each needing the one before, so there is no closed formula: the table is checked by its code line, which runs the loop.").format(n=count),
            symbol=_symbol(d, f"Lbar_{tag}", "L̄", r"\bar{L}"), index=(t,), value=losses, depends_on=used, var=f"Lbar_{tag}",
-           code=f"run_{tag} = {call}\nLbar_{tag} = run_{tag}[0]", concept="word2vec.losses", notes=_training_note(losses),
+           code=f"run_{tag} = {call}\nLbar_{tag} = run_{tag}[0]", concept="word2vec.losses",
+           notes=(_start_note(ctx, mode, losses[0]),) + _training_note(losses),
            chart=Chart(kind="line", x=tuple(range(len(losses))), series=(label,), x_label=_("epoch"), y_label=_("mean loss")))
     trained = d.step(f"{at}.trained", _("W_in after training"),
                      explanation=_("The input weights after {E} epochs (checked by the code line, the same loop).").format(E=ctx.epochs),
@@ -588,6 +638,16 @@ def _training(ctx, mode: str, run, before) -> None:
     E = _embeddings(ctx, f"{at}.embeddings_after", _("Embeddings after {label} training").format(label=label), trained, f"E_{tag}", (f"E_{tag}", "E*", "E^{*}"))
     _cosines(ctx, (f"{at}.norms_after", f"{at}.cosine_after"), E,
              ((f"norm_{tag}", "‖e*‖", r"\lVert e^{*} \rVert"), (f"cos_{tag}", "cos*", r"\mathrm{cos}^{*}")), before[1])
+
+
+def _start_note(ctx, mode: str, mean: float) -> str:
+    """L̄₀ written with each example's loss at the starting weights."""
+    W_in, W_out = ctx.h["W_in"].value, ctx.h["W_out"].value
+    terms = [_number(example_loss(W_in, W_out, inputs, target)) for inputs, target in training_examples(ctx.corpus, ctx.window, mode)]
+    rel = "=" if f"{np.mean([float(x) for x in terms]):.4g}" == f"{mean:.4g}" else "≈"
+    return f"L̄₀ = ({' + '.join(_elided(terms))}) / {len(terms)} {rel} {mean:.4g}: " + _(
+        "each example's loss at the starting weights, in the order listed above; example {k} is the one worked out above").format(
+        k=f"#{_chosen(ctx.corpus, ctx.window, mode)}")
 
 
 def _training_note(losses: np.ndarray) -> tuple[str, ...]:

@@ -44,6 +44,13 @@ def run_json(cli):
     return run
 
 
+def terminal_view(cli, lesson, *args, columns=120):
+    """`dlsteps LESSON ARGS --no-pager` as a student reads it piped at `columns` columns."""
+    result = cli(lesson, *args, "--no-pager", env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 LARGER = {
     # Larger inputs than the lectures' own, per lesson, from tests/larger/<lesson>.json:
     # (text, origin) by input name. Every lesson has one (test_catalogue checks it).

@@ -170,3 +170,31 @@ def test_bad_shapes_exit_2_with_one_line(cli, args, option):
 def test_wout_must_have_2d_columns():
     with pytest.raises(InputError, match="4 columns"):
         run(wout="1,2,3;4,5,6")
+
+
+def test_prose_speaks_of_s_h_e_and_alpha_and_sums_are_written_in_order():
+    # Issue 14 (Reading): the block's prose for queries/keys/values and logits/probabilities is
+    # rewritten in this lesson's symbols; [c; s] is written c first, ∂L/∂s direct path first.
+    d = engine.run("attention")
+    assert "s_k h_ik" in d.find("scores").explanation and "query" in d.find("scores").explanation
+    assert d.find("shift").title == "Shift by the largest score"
+    for id in ("shift", "softmax", "context", "dL_dweights", "dL_dscores", "dL_dquery"):
+        text = d.find(id).title + " " + d.find(id).explanation
+        for word in ("logit", "o_i", "y_i", "V_ik", "v_i", "K_ik", "q_k", "pulls its score up"):
+            assert word not in text, (id, word)
+    combine = d.find("combine").formula
+    assert combine.args[0].has(d.find("context").symbol) and combine.args[1].has(d.find("decoder_state").symbol)
+    assert [str(term.base) for term in d.find("dL_ds").formula.args] == ["g_dir", "g_att"]
+
+
+@pytest.mark.parametrize("seed", [None, 3, 8])
+def test_the_weighted_average_note_is_computed_and_true(seed):
+    # ∂L/∂e_i = α_i (∂L/∂α_i - Σ_l α_l ∂L/∂α_l): its sign is that of ∂L/∂α_i minus the average.
+    d = engine.run("attention", seed=seed)
+    alpha, da, de = (np.asarray(d.find(id).value) for id in ("softmax", "dL_dweights", "dL_dscores"))
+    average = alpha @ da
+    note, = [note for note in d.find("dL_dscores").notes if "weighted average" in note]
+    assert f"= {average:.4g}," in note
+    assert np.array_equal(np.sign(de), np.sign(da - average))
+    saturated = run(encoder_states="1000,0;0,1000;-1000,0", decoder_state="1000,1")
+    assert not any("weighted average" in note for note in saturated.find("dL_dscores").notes)  # a weight is exactly 0

@@ -224,6 +224,21 @@ def test_biases_are_updated_too(run_json):
     assert "bᵉ" in document["sections"][0]["explanation"]
 
 
+def test_sizes_and_symbols_are_named_where_the_formulas_use_them(run_json):
+    # The sums run to n - 1 and m - 1 and the mse divides by n: the sections say what n and m
+    # are. The delta's formula uses the derivative step's value under the name that step gives
+    # (σ′ᵈ_i, σ′ᵉ_i), with the index on the whole name, not ∂x̂/∂v_i.
+    _, document = run_json("autoencoder", "--x", "1,0,1", "--we", "0.1,0.2,0.3", "--wd", "0.1;0.2;0.3")
+    encoder, decoder = document["sections"][0]["explanation"], document["sections"][1]["explanation"]
+    assert "n = 3 inputs" in encoder and "m = 1 numbers" in encoder and "n = 3 outputs" in decoder
+    steps = {s["id"]: s for sec in document["sections"] for s in sec["steps"]}
+    for which, tag in (("dec", "d"), ("enc", "e")):
+        assert f"calls it σ′{'ᵈ' if tag == 'd' else 'ᵉ'}_i" in steps[f"{which}.derivative"]["explanation"]
+        assert rf"{{{{\sigma'}}^{{{tag}}}}}_{{i}}" in steps[f"{which}.delta"]["formula"]
+        assert r"{\partial v}" not in steps[f"{which}.delta"]["formula"] and r"{\partial u}" not in steps[f"{which}.delta"]["formula"]
+    assert "target t is the clean input x and the output o is x̂" in steps["loss"]["explanation"]
+
+
 def _notes(document, step_id):
     return next(s["notes"] for sec in document["sections"] for s in sec["steps"] if s["id"] == step_id)
 

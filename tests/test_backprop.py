@@ -165,6 +165,43 @@ def test_matt_mazur_step_by_step_backpropagation_example(run_json):
     assert steps["after.loss"] < float(stated) < steps["loss"]
 
 
+def test_mazurs_weight_names_point_at_the_entries_that_hold_his_numbers(run_json):
+    # The text maps his w1, w2, w5 and w1⁺, w5⁺ to entries of W (indices from 0): those
+    # entries must hold the numbers the text gives for them.
+    steps, document = run_json("backprop")
+    setup = document["sections"][0]["explanation"]
+    assert "w1 = W⁽¹⁾₀₀, w2 = W⁽¹⁾₀₁" in setup and "w5..w8 = 0.40, 0.45, 0.50, 0.55 are W⁽²⁾" in setup
+    inputs = {item["name"]: np.array(item["value"]) for item in document["inputs"]}
+    assert inputs["w1"][0, 0] == 0.15 and inputs["w1"][0, 1] == 0.20 and inputs["w2"].ravel().tolist() == [0.40, 0.45, 0.50, 0.55]
+    update = next(sec for sec in document["sections"] if sec["title"] == "Update")["explanation"]
+    assert "w5⁺ = 0.35891648 is W⁽²⁾′₀₀" in update and "w1⁺ = 0.149780716 is W⁽¹⁾′₀₀" in update
+    assert steps["l2.update_W"][0, 0] == pytest.approx(0.35891648, abs=5e-9)
+    assert steps["l1.update_W"][0, 0] == pytest.approx(0.149780716, abs=5e-10)
+
+
+def test_mazurs_name_is_given_only_where_his_numbers_are(run_json):
+    # Another learning rate gives other weights after the update: no claim that they are his.
+    _, document = run_json("backprop", "--lr", "1")
+    assert not any("Mazur" in sec["explanation"] for sec in document["sections"])
+
+
+@pytest.mark.parametrize("args", [(), ("--bias", "off"), ("--loss", "ce"), ("--sizes", "2,3,2,2")])
+def test_each_backward_section_names_its_layer_and_the_products_it_shows(run_json, args):
+    # The section text says which gradients follow, in the layer's own symbols: every layer
+    # but the first also passes ∂L/∂a down; the first passes nothing (x is the input).
+    _, document = run_json("backprop", *args)
+    sections = [sec for sec in document["sections"] if sec["title"].startswith("Backward, layer ")]
+    for sec in sections:
+        layer = int(sec["title"].rsplit(" ", 1)[1])
+        l = "⁽" + str(layer).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")) + "⁾"
+        shown = {s["id"].split(".")[1] for s in sec["steps"] if s["id"].startswith(f"l{layer}.")}
+        text = sec["explanation"]
+        assert f"δ{l} = ∂L/∂" in text and f"∂L/∂W{l} = δ{l}" in text and "ˡ" not in text and "ᴸ" not in text
+        assert (f"∂L/∂b{l} = δ{l}" in text) == ("dL_db" in shown)
+        assert ("goes to the layer below" in text) == ("dL_dx" in shown) == (layer > 1)
+        assert ("nothing goes further down" in text) == (layer == 1)
+
+
 def test_cross_entropy_by_hand(run_json):
     # Hand calculation, sizes 1-1-2, ReLU hidden layer, softmax + cross-entropy, class 1, η = 0.1:
     # z1 = 0.5·2 + 0 = 1, a1 = ReLU(1) = 1; z2 = (1·1 + 0, -1·1 + 0) = (1, -1)

@@ -161,6 +161,23 @@ def test_depth_note_is_computed_from_the_numbers():
     assert hurt["mean_slope_normalized"].value < hurt["mean_slope_given"].value
 
 
+def test_notes_that_depend_on_the_numbers_say_only_what_they_show():
+    d = engine.run("batchnorm")
+    # B and d, which the sums run over and divide by, are named with their values.
+    assert "B = 4 samples, d = 2 features" in d.sections[0].explanation
+    assert "B = 5 samples, d = 3 features" in engine.run("batchnorm", {"x": ("1,2,4;3,3,0;5,-1,2;0,1,1;2,2,9", "t")}).sections[0].explanation
+    # ∂L/∂β₁ = -0.2 + 0.4 + 0.1 - 0.3 is 0, printed as 5.551e-17: said to be rounding, and
+    # only for that entry (∂L/∂β₀ = 0.4 and ∂L/∂γ are not near 0).
+    assert d["grad_beta"].value[1] != 0 and abs(d["grad_beta"].value[1]) < 1e-15
+    assert [note[:27] for note in d["grad_beta"].notes] == ["∂L/∂β₁ = 5.551e-17 is 0 up "]
+    assert d["grad_gamma"].notes == ()
+    # The smallest slope is called flat only where the sigmoid is: at z = 13 (2.26e-06), not
+    # at z = 1.461 (0.153, three fifths of the largest possible); it is always the z farthest from 0.
+    assert "where the sigmoid is flat" in d["slope_given"].notes[0] and "z = 13" in d["slope_given"].notes[0]
+    assert "flat" not in d["slope_normalized"].notes[0] and "z = 1.461, the z farthest from 0" in d["slope_normalized"].notes[0]
+    assert np.argmin(d["slope_normalized"].value) == np.argmax(np.abs(d["scale_shift"].value))
+
+
 def test_layer_norm_normalizes_each_row():
     d = engine.run("batchnorm", {"x": ("1,2,4;3,3,0;5,-1,2", "t")})
     x = np.array([[1, 2, 4], [3, 3, 0], [5, -1, 2]], float)

@@ -285,3 +285,27 @@ def test_any_small_network_runs_or_exits_2(typed, seed):
             return
     assert all(np.isfinite(np.asarray(step.value, float)).all() for step in d.steps())
     assert all(step.check for step in d.steps())
+
+
+def test_the_prose_uses_the_printed_symbols():
+    # Issue 14 (reading): what the text says agrees with the formulas printed under it.
+    d = engine.run("cnn")
+    # the target is the digit 1, entry 0 of (1, 0): the note names the class, not only the index
+    assert d["loss"].notes == ("t is one-hot at class 1 (entry 0), so L = -log y_0 = -log 0.5987",)
+    assert engine.run("cnn", {"target": ("0", "test")})["loss"].notes[0].startswith("t is one-hot at class 0 (entry 1), so L = -log y_1 = ")
+    # the logits are o, as the softmax prose writes them; the dense layer's prose uses f
+    assert str(d["dense.linear"].symbol) == "o" and "exp(o_i - m)" in d["shift"].explanation
+    assert d["dense.linear"].explanation.startswith("o_i = Σ_k W_ik f_k: W has shape (2, 8)")
+    assert "∂L/∂W = ∂L/∂o fᵀ" in d["dense.dL_dW"].explanation and "∂L/∂f_j = Σ_i W_ij ∂L/∂o_i" in d["dense.dL_dx"].explanation
+    # the pooled side is nₚ in the formulas, so in the prose too; maps are M¹ and M² (A¹, A² for avg)
+    assert "of M¹ goes to l = i nₚ + j, entry (i, j) of M² to l = nₚ² + i nₚ + j" in d["flatten"].explanation
+    assert "of M² receives the gradient of f at l = nₚ² + i nₚ + j" in d["dL_dpooled2"].explanation
+    assert not any("m²" in text for text in [sec.explanation for sec in d.sections] + [s.explanation for s in d.steps()])
+    assert "of A¹ goes to l = i nₚ + j" in engine.run("cnn", {"pool": ("avg", "test")})["flatten"].explanation
+    # the second image and the second stride are named as in their formulas
+    assert "P′ is X′" in d["other.padded"].explanation and "over P′" in d["other.conv2"].explanation
+    assert "s' = 2" in d["out_size_other"].explanation and "s' = 2" in d["conv1_other"].explanation
+    # steps of map 1 and map 2 have different titles
+    for one, two in (("max_pool1", "max_pool2"), ("first_max1", "first_max2"), ("avg_pool1", "avg_pool2"),
+                     ("dL_dK1", "dL_dK2"), ("dL_dP_via1", "dL_dP_via2")):
+        assert d[one].title != d[two].title and " 1" in d[one].title and " 2" in d[two].title

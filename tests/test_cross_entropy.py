@@ -287,3 +287,20 @@ def test_bad_inputs_exit_2_with_one_line(cli, args, option):
     message = result.stderr.strip()
     assert option in message and "Traceback" not in result.output
     assert len(message.splitlines()) == 1, message
+
+
+def test_prose_uses_the_lessons_own_names():
+    # Issue 14 (reading): the steps borrowed from blocks speak of q̂, σ, p̂, CE and MSE as the
+    # formulas under them do (not a code name qhat, nor a generic L and a with a Jacobian),
+    # and the unit of the logarithms is said where "nats" first appears.
+    d = engine.run("cross-entropy")
+    assert "q̂_i" in d["one_hot_ce_terms"].explanation and "qhat" not in d["one_hot_ce_terms"].explanation
+    assert d["sigmoid.derivative"].title == "Slope of the sigmoid" and "a = σ(z)" not in d["sigmoid.derivative"].explanation
+    for id, loss in (("ce.delta", "CE"), ("mse.delta", "MSE")):
+        text = d[id].explanation
+        assert f"∂{loss}/∂z_i = ∂{loss}/∂p̂_i · ∂σ/∂z_i, where σ_i = p̂_i" in text
+        assert "∂a" not in text and "Jacobian" not in text
+    assert "For MSE nothing cancels" in d["mse.delta"].explanation
+    assert "natural (base e), so the values are in nats" in d.sections[0].explanation
+    assert "base 2, so the values are in bits" in engine.run("cross-entropy", typed(base="2")).sections[0].explanation
+    assert "`mse`" not in d.sections[6].explanation and "MSELoss" in d.sections[6].explanation

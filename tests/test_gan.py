@@ -259,6 +259,40 @@ def test_notes_are_computed_from_the_numbers(run_json):
     assert _notes(document, "g.activation")[0].startswith("distance to the real colour")
 
 
+def _steps(document):
+    return {s["id"]: s for sec in document["sections"] for s in sec["steps"]}
+
+
+def test_it_reads_in_the_lectures_order_with_every_number_worked_out(cli, run_json):
+    # Issue 14 "Reading": the generator's weighted sum is written as the prose writes it, the sum
+    # before the bias; the channel count is c, as in "Wᵍ of shape (c, m)"; the gradient's index is
+    # j in the prose as in the formulas; each scalar sigmoid and σ' shows its numbers.
+    _, document = run_json("gan")
+    steps = _steps(document)
+    for id in ("g.linear", "g.after.linear"):
+        formula = steps[id]["formula"]
+        assert formula.index(r"\sum") < formula.index("{b^{g}}"), formula
+    assert "c - 1" in steps["d.real.linear"]["formula"] and "n - 1" not in steps["d.real.linear"]["formula"]
+    sections = {sec["title"]: sec["explanation"] for sec in document["sections"]}
+    assert "∂s/∂w_j = the input's channel j" in sections["Discriminator gradients"] and "w_k" not in sections["Discriminator gradients"]
+    assert "∂L_G/∂Wᵍ_ij" in sections["Generator gradients, flowing back through D′"]
+    for id in ("d.real.delta", "d.fake.delta", "g.d.delta"):
+        assert steps[id]["title"] == "Delta: the gradient at the logit"
+    # the colour after G's update is named G′(z) in its note
+    assert "‖G(z) - x‖" in steps["g.activation"]["notes"][0]
+    assert "‖G′(z) - x‖" in steps["g.after.activation"]["notes"][0]
+    # the minimax gradient is about the updated D′, as the non-saturating one is
+    _, document = run_json("gan", "--g-loss", "minimax")
+    assert "∂ log(1 - D′)/∂D′" in _steps(document)["g.d.delta"]["explanation"]
+    # the terminal: σ' = D(1 - D) written out with D for each of the three units, and D(x) from its logit
+    result = cli("gan", "--no-pager")
+    assert result.exit_code == 0
+    for D in ("0.7311", "0.3719", "0.3378"):
+        assert f"= {D}⋅(1 - {D})" in result.stdout
+    real = result.stdout.split("2.2 Sigmoid")[1].split("2.3 ")[0]
+    assert real.count("1 + ℯ") == 2 and " -1 " in real  # the formula, then 1 / (1 + e^-1)
+
+
 def test_saturated_discriminator_stays_finite(run_json):
     # b = 800: D(x) and D(G(z)) round to 1; -log(1 - D(G(z))) would be log 0, and 1/(1 - D) infinite
     steps, document = run_json("gan", "--b", "800")

@@ -292,7 +292,7 @@ def test_a_quiz_in_korean(tmp_path):
     child.sendline("0.5")
     child.expect_exact(said("not right. Try again, or h for a hint, r to reveal, s to skip.")[:15])
     child.sendline("h")
-    child.expect_exact("-2 + 2")
+    child.expect_exact("2 - 2")
     child.sendline("q")
     child.expect(pexpect.EOF)
     child.close()

@@ -175,3 +175,16 @@ def test_any_probability_vectors(pair, base):
     assert 0 <= jsd <= unit * (1 + 1e-12)  # log 2 nats = 1 bit, up to one rounding
     b = math.e if base == "e" else 2
     assert jsd == pytest.approx(jensenshannon(np.array(wp) / sum(wp), np.array(wq) / sum(wq), base=b) ** 2, rel=1e-7, abs=1e-15)
+
+
+@pytest.mark.parametrize(("base", "unit", "call"), [("e", "natural (base e), so the values are in nats", "jensenshannon(p, q)"),
+                                                    ("2", "base 2, so the values are in bits", "jensenshannon(p, q, base=2)")])
+def test_the_unit_and_scipys_square_root_are_said(base, unit, call):
+    # Issue 14 (reading): "nats" in a title is explained on screen, and a student who checks
+    # the JSD with SciPy is told that jensenshannon is its square root, with that root.
+    d = engine.run("kl", {"base": (base, "test")})
+    assert unit in d.sections[0].explanation
+    p, q = (np.array(item.value, dtype=float) for item in d.inputs[:2])
+    root = jensenshannon(p, q, base=math.e if base == "e" else 2)
+    assert d.find("jsd").notes == (f"SciPy's {call} returns its square root, √JSD(P‖Q) = {root:.4g}",)
+    assert "≠" in d.find("asymmetry").explanation and "!=" not in d.find("asymmetry").explanation

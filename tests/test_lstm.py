@@ -198,6 +198,18 @@ def test_defaults_state_their_conventions_and_label_the_extension():
     assert all("finite differences" in s.check for s in d.steps() if s.id.startswith(("d", "delta")))
 
 
+def test_sizes_and_prose_read_as_the_lecture_names_them(cli):
+    # Issue 14: the formulas' sizes are the prose's and --help's (H + D columns, K classes), and
+    # the text says the cell path is the only multiplication by f *along the cell*.
+    text = cli("lstm", "--no-pager", env={"COLUMNS": "120"}).stdout
+    assert "H + D - 1" in text and "H + d" not in text and "D + H" not in text
+    assert "K - 1" in text and "n - 1" not in text
+    d = run(x="0.5,0.1,0.2")
+    assert "along the cell" in d.sections[-1].explanation
+    assert "With T = 1 this is just" not in d["dh"].explanation and "nothing follows, so with T = 1" in d["dh"].explanation
+    assert "(or the gradient from later is added)" not in d["dh"].explanation
+
+
 def test_zero_previous_cell_state_says_the_forget_gate_gets_no_gradient():
     d = run(x="0.5,0.1,0.2", c0="0,0.2")
     assert d["df"].value[0, 0] == 0 and any("no gradient" in note for note in d["df"].notes)

@@ -159,7 +159,7 @@ def test_hints_substitute_the_asked_entry_then_list_the_values_used():
     d = engine.run("softmax", {"logits": ("2,1,0.1", "test"), "target": ("0", "test")})
     printer = hints.make_printer(d, 4, 100)
     first = render(hints.formula_hint(d, d["exp"], (2,), printer, 100))
-    assert "u₂" in first and "-2 + 0.1" in first
+    assert "u₂" in first and "0.1 - 2" in first
     shift = render(hints.formula_hint(d, d["shift"], (), printer, 100))
     assert "max(2, 1, 0.1)" in shift
     second = render(hints.values_hint(d, d["softmax"], printer))

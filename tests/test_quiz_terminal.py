@@ -61,7 +61,7 @@ def test_a_quiz_interrupted_and_resumed(tmp_path):
     # A wrong answer, both hints, a retry.
     answer(child, "u₀ = ?", "0.5", "✗ not right")
     answer(child, None, "h", "Hint: the formula with the numbers in place")
-    child.expect_exact("-2 + 2")
+    child.expect_exact("2 - 2")
     answer(child, None, "h", "Hint: the values it uses")
     child.expect_exact("[2, 1, 0.1]")
     answer(child, None, "h", "No more hints")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import central_difference
+from conftest import central_difference, terminal_view
 
 X = np.array([[1, 1], [2, -1], [3, 1]], float)
 Y = np.array([3, 5, 7], float)
@@ -248,3 +248,37 @@ def test_random_inputs_exit_0_or_a_clean_2(cli, rows, cols, data, lr, lam):
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     else:
         assert "NaN" not in result.stdout and "Infinity" not in result.stdout
+
+
+# ---- reading (issue 14): what the terminal shows can be redone by hand --------------------
+
+def terminal(cli, *args):
+    return terminal_view(cli, "regularization", *args)
+
+
+def test_each_update_is_worked_at_its_first_element_with_the_tables_names(cli):
+    # w'ᴸ²₀ = κ w₀ - η g₀ = 0.95⋅1.5 - 0.05⋅(-6.4) = 1.745 (row 1 of the L2 table), not "w'_j = ...";
+    # the L1 update is named w'ᴸ¹ like its table, and the rule's max is written as printed.
+    text = terminal(cli)
+    assert "w'ᴸ²₀ = 0.95⋅1.5 - 0.05⋅(-6.4) = 1.745" in text and "w'ᴸ¹₀ = " in text
+    assert "⇒ w'_j =" not in text
+    assert "max(0, │uⱼ│ - η⋅λ)" in text and "max(0, |u_j| - ηλ)" in text and "max(|u" not in text
+
+
+def test_the_loss_tables_put_the_mse_first_like_their_numbers(cli):
+    # Lᵗ = MSE + penalty, as L_L1 = MSE + P₁ above and as the numbers under it (…)² / 3 + 0.5⋅(…):
+    # the penalty is the last term of both lines, in both tables.
+    lines = terminal(cli).splitlines()
+    for label in ("L1", "L2"):
+        start = next(n for n, line in enumerate(lines) if line.startswith(f"4.") and f"{label}-regularized loss at every row" in line)
+        equation = next(line for line in lines[start:] if line.lstrip().startswith(f"L{'ᴸ¹' if label == 'L1' else 'ᴸ²'}ₜ ="))
+        assert equation.index("──") < equation.index("λ⋅")  # the MSE's fraction bar, then + λ⋅Σ
+
+
+def test_the_zero_note_compares_with_l2_at_the_row_it_names(run_json):
+    # Defaults: L1's w_1 is 0 from row 9 on; L2's w_1 at the last row, 12, is 0.1142 (at row 9 it
+    # is 0.1349, so a note that did not name the row would mislead).
+    steps, document = run_json("regularization")
+    section = document["sections"][-1]["explanation"]
+    assert "from row 9 on" in section and "at the last row, 12, L2 has 0.1142, not 0" in section
+    assert f"{steps['weights_l2'][-1][1]:.4g}" == "0.1142" and f"{steps['weights_l2'][9][1]:.4g}" != "0.1142"

@@ -192,6 +192,32 @@ def test_the_skip_is_printed_where_it_goes(cli):
     assert "layer 3" in result.stdout and "ã₃ = σ(z̃₃) + ã₂" in result.stdout
 
 
+@pytest.mark.parametrize("skip", ["2,3", "1,3", "3,3"])
+def test_every_number_is_worked_out_and_explained_in_the_lessons_symbols(skip):
+    # One-neuron layers: every step is one number, so each shows its numbers (a student redoes
+    # σ(0.05), 1.026⋅0.2498, ...), and no text speaks of a matrix layer's W_ij, x_j, or of p, q
+    # and N that the default output never defines.
+    from dlsteps.printers.formulas import worked
+
+    d = run(skip=skip)
+    p, q = (int(v) for v in skip.split(","))
+    for step in d.steps():
+        if step.formula is not None and step.id not in ("plain.loss", "skip.loss"):
+            assert worked(step, d.env, lambda v: f"{v:.4g}") is not None, step.id
+    texts = [section.explanation for section in d.sections] + [step.explanation for step in d.steps() if not step.id.endswith(".loss")]
+    texts += [note for step in d.steps() for note in step.notes]
+    for text in texts:
+        for unexplained in ("W_ij", "x_j", "(p-1)", "ã_q", "a_N", "_i"):
+            assert unexplained not in text, (unexplained, text)
+    assert any("L = (t - a₃)²" in note for note in d["plain.loss"].notes)
+    assert any("L̃ = (t - ã₃)²" in note for note in d["skip.loss"].notes)
+    assert "∂z₂/∂w₂ = a₁" in d["plain.l2.dL_dW"].explanation
+    assert "2 (a₃ - t)" in d["plain.gradient"].explanation and "2 (ã₃ - t)" in d["skip.gradient"].explanation
+    low = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    source = "x" if p == 1 else f"ã{p - 1}".translate(low)
+    assert f"∂ã{str(q).translate(low)}/∂{source} = 1" in d["skip.residual"].explanation
+
+
 # ---- bad input and domains --------------------------------------------------------------------
 
 

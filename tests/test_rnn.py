@@ -220,6 +220,41 @@ def test_the_trend_note_follows_the_numbers():
     assert "One step only" in one
 
 
+def test_the_trend_note_names_the_steps_it_compares():
+    # Defaults: T = 3, so the note compares a gradient at h_2 (carried back by P_2ᵀ) with one at h_0.
+    note = " ".join(engine.run("rnn").find("jacobian_norm").notes)
+    assert "A gradient at h_2 reaches h_init multiplied by P_2ᵀ, one at h_0 by P_0ᵀ only" in note
+    assert "arrives × 0.197 as strong" in note
+
+
+def test_the_origin_of_untyped_weights_is_said_as_it_was_chosen():
+    # Fixed values at their default shape without --seed, else drawn: each named once.
+    intro = engine.run("rnn").sections[0].explanation
+    assert "Not typed: U, W, V, small fixed values" in intro and "drawn" not in intro
+    assert "Sizes: T = 3 steps, d = 3 inputs per step, H = 2 hidden units, n = 3 classes." in intro
+    bigger = run(x="1,0,0,0;0,1,0,0", h0="0,0", target="3,0").sections[0].explanation
+    assert "Not typed: W, small fixed values" in bigger and "Not typed: U, V, drawn with NumPy's default_rng(0)" in bigger
+    assert "T = 2 steps, d = 4 inputs per step" in bigger
+    seeded = engine.run("rnn", seed=3).sections[0].explanation
+    assert "Not typed: U, W, V, drawn with NumPy's default_rng(3)" in seeded and "fixed" not in seeded
+    assert "Not typed" not in run(U=DEFAULT["U"], W=DEFAULT["W"], V=DEFAULT["V"]).sections[0].explanation
+
+
+def test_the_default_reads_in_the_lectures_order(cli):
+    # Issue 14: formulas in the lecture's order and with the forward's index letters; the
+    # recurrences (the forward pass, P_t = J_t P_(t-1)) work out row t = 1, where the recurrent
+    # term is not zero: a_1,0 = U_0,1 + W_0,0 h_0,0 + W_0,1 h_0,1 = -0.3 + 0.4·0.4621 - 0.2·0.09967.
+    text = cli("rnn", "--no-pager", env={"COLUMNS": "120"}).stdout
+    assert "⇒ a₁₀ = 0.5⋅0 + (-0.3)⋅1 + 0.2⋅0 + 0.4⋅0.4621 + (-0.2)⋅0.09967 = -0.1351" in text
+    assert "⇒ P₁₀ = 0.3928⋅0.3146 + (-0.1964)⋅0.297 ≈ 0.06523" in text
+    assert "log yₜₖ = oₜₖ - mₜ - log" in text  # o_tk - m_t - log Σ_l exp(o_tl - m_t), as its explanation
+    assert "= g_outₜᵢ + g_nextₜᵢ" in text  # ∂L/∂h_t = Vᵀ ∂L/∂o_t + Wᵀ δ_(t+1)
+    assert "∂Vₖᵢ" in text and "∂Uᵢₖ" in text and "∂Wᵢⱼ" in text  # as o_tk = Σ_i V_ki h_ti and a_ti = Σ_k U_ik x_tk + …
+    d = engine.run("rnn")
+    assert d["preactivation"].recurrence == ("previous", "preactivation", "hidden", "carried")
+    assert d["product_check"].recurrence == ("jacobian_product", "product_check")
+
+
 def test_aliases_name_the_same_matrices():
     lecture = run(U=DEFAULT["U"], W=DEFAULT["W"], V=DEFAULT["V"])
     other = run(W_xh=DEFAULT["U"], W_hh=DEFAULT["W"], W_hy=DEFAULT["V"])

@@ -236,6 +236,28 @@ def test_korean_words_in_json_markdown_latex_and_terminal(cli):
     assert "고마워요" in source and "kotex" in source
 
 
+def test_rows_and_columns_are_labelled_by_the_words_themselves(cli):
+    # Issue 14: the grid lines up Hangul labels, so rows read "t=1 고마워요", not "t=1 #1".
+    d = run()
+    assert d["fed_onehot"].labels[0] == ("t=0 <SOS>", "t=1 고마워요")
+    assert d["y"].labels[0] == ("t=0 고마워요", "t=1 <EOS>")
+    assert d["logits"].labels[1] == ("<SOS>", "고마워요", "<EOS>") and d["dL_dg"].labels[1] == ("<SOS>", "고마워요", "<EOS>")
+    text = cli("seq2seq", "--no-pager", env={"COLUMNS": "80"}).stdout
+    assert "t=1 고마워요  0   1   0" in text and "t=1 #1" not in text
+
+
+def test_the_prose_names_the_sizes_and_says_what_each_cell_receives():
+    d = run()
+    assert ("Sizes: V_s = 3 source and K = 3 target vocabulary words (the start token included), d = 3 numbers per "
+            "embedding, H = 2 hidden units, T = 3 source and T′ = 2 target steps.") in d.sections[0].explanation
+    assert "Kronecker delta" in d["src_onehot"].explanation and "Kronecker delta" in d["y"].explanation
+    assert "no output of its own" in d["enc.dh"].explanation and "∂L/∂h_T from the decoder" in d["enc.dh"].explanation
+    assert "t = T′-1 nothing follows" in d["dec.dh"].explanation
+    assert d["enc.dh0"].title.endswith("h_{-1}") and d["enc.dC0"].title.endswith("C_{-1}")
+    # no step id in the prose a student reads
+    assert not any("greedy_in" in text for step in d.steps() for text in (step.title, step.explanation))
+
+
 def test_latex_compiles_with_korean_and_the_teacher_feed(tmp_path):
     if not PDFLATEX:
         pytest.skip("pdflatex is not installed")

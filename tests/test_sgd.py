@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import central_difference
+from conftest import central_difference, terminal_view
 from dlsteps import engine
 from dlsteps.errors import InputError
 
@@ -271,3 +271,39 @@ def test_random_inputs_exit_0_or_a_clean_2(data, samples, epochs, lr, w0, bias):
             return
     for item in d.steps():
         assert np.isfinite(np.asarray(item.value, float)).all(), item.id
+
+
+# ---- reading (issue 14): what the terminal shows can be redone by hand --------------------
+
+def terminal(cli, *args):
+    return terminal_view(cli, "sgd", *args)
+
+
+def test_each_first_update_is_worked_at_w0_with_its_method_name(cli):
+    # w'₀ = w₀ - η g₀ for each method (the hand numbers of the first updates): batch 0 - 0.02⋅(-61.13),
+    # SGD on sample 3 (x = 4, y = 7.8): g = 2⋅(-7.8)⋅4 = -62.4; mini-batch on 3, 2: g = -31.2 - 18.6 = -49.8.
+    text = terminal(cli)
+    assert "w'₀ = 0 - 0.02⋅(-61.13) = 1.223" in text
+    assert "w'ˢᴳᴰ₀ = 0 - 0.02⋅(-62.4) = 1.248" in text and "w'ᴹᴮ₀ = 0 - 0.02⋅(-49.8) = 0.996" in text
+    assert "w'_sgd" not in text and "w'_mb" not in text
+    bias = terminal(cli, "--b0", "0.5")
+    assert "b'ˢᴳᴰ = b - η⋅gˢᴳᴰ_b" in bias and "b'_sgd" not in bias
+
+
+def test_the_prose_writes_the_prediction_in_the_formulas_order(cli):
+    # ŷₛ = Σ wₖ⋅xₛₖ is printed weight first (and its numbers 0⋅1 are w⋅x): the prose says the same.
+    text = " ".join(terminal(cli).split())
+    assert "ŷ_s = Σ_k w_k x_sk" in text and "ŷ_s = w_0 x_s0 = w x_s" in text and "x_sk w_k" not in text
+
+
+def test_the_epoch_losses_explain_the_row_index_of_their_formula(cli, run_json):
+    # Lˢᴳᴰₑ reads the weights at row N*e (6 updates per epoch), Lᴹᴮₑ at row e*n with n = N/m = 3:
+    # n is not an input, so its value is said where it is used.
+    _, document, _ = run(run_json)
+    assert "row N*e of the weight table: N = 6 updates per epoch" in step(document, "losses_sgd")["explanation"]
+    assert "row e*n of the weight table: n = N/m = 3 updates per epoch" in step(document, "losses_mb")["explanation"]
+    assert "row" not in step(document, "losses_gd")["explanation"].split("i.e.")[1]
+    text = terminal(cli)
+    assert "Wˢᴳᴰ_N*e,k" in text and "Wᴹᴮ_e*n,k" in text
+    _, other, _ = run(run_json, "--batch-size", "3")
+    assert "n = N/m = 2 updates per epoch" in step(other, "losses_mb")["explanation"]

@@ -134,3 +134,12 @@ def test_the_shift_note_says_overflow_or_underflow_as_the_numbers_are():
     low = notes("-1000,-1000")
     assert "underflow" in low and "overflow" not in low.replace("underflow", "")
     assert notes("2,1,0.1") == ""
+
+
+def test_the_sections_say_how_to_read_the_matrices():
+    # Issue 14 (reading): the Jacobian section says which index is the row and what δ_ij is
+    # (the quotient-rule step uses it unexplained); the chain-rule section ties C_kj to the
+    # sum it is a term of, so a student can add up a column of the printed matrix.
+    jacobian, chain = (section.explanation for section in engine.run("softmax").sections[1::2])
+    assert "row i, column j" in jacobian and "δ_ij" in jacobian and "1 when i = j and 0 otherwise" in jacobian
+    assert "C_kj is term k of the sum for o_j" in chain and "column" in chain

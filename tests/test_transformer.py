@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -268,3 +269,42 @@ def test_json_lists_the_drawn_weights_as_derived(cli):
     result = cli("transformer", "--format", "json")
     inputs = {item["name"]: item for item in json.loads(result.stdout)["inputs"]}
     assert inputs["source"]["origin"] == "default" and inputs["wq_enc"]["origin"] == "derived"
+
+
+def test_reading_notes_work_out_an_element_with_its_numbers():
+    # Issue 14 (Reading): row 0 of θ and PE is trivial (all 0 / 0, 1), so a note works out
+    # element (1, 2); the loss works out log P of position 0; "≈" where the shown operands
+    # (4 significant digits) do not give the shown result.
+    d = run()
+    assert d["angle"].notes == ("θ_12 = 1 / 10000^(2·1/6) = 1 / 21.54 ≈ 0.04642 (column 2: i = ⌊2/2⌋ = 1)",)  # 1/21.54 = 0.04643
+    assert d["pos_enc"].notes == ("PE_12 = sin θ_12 = sin(0.04642) = 0.0464",)
+    P = np.asarray(d["out.softmax"].value)
+    assert math.log(P[0, 6]) == pytest.approx(-2.754, abs=5e-4)
+    assert d["loss"].notes[0] == "log P_0,6 = o_0,6 - m_0 - log Z_0 = -0.1754 - 0.8082 - log 5.875 = -2.754 (position 0 should predict 나는, id 6)"
+    tiny = run(d_model="1", heads="1", seq_len="1")
+    assert tiny["angle"].notes == ("θ_00 = 0 / 10000^(2·0/1) = 0 / 1 = 0 (column 0: i = ⌊0/2⌋ = 0)",)
+    assert tiny["pos_enc"].notes == ("PE_00 = sin θ_00 = sin(0) = 0",)
+
+
+def test_formulas_are_written_in_the_papers_order_and_name_their_inputs():
+    d = run()
+    for id, first in (("enc.add1", "X_e"), ("enc.add2", "N_e1"), ("dec.add1", "X_d"), ("dec.add2", "N_d1"), ("dec.add3", "N_d2")):
+        assert str(d[id].formula.args[0].base) == first, id  # R = x + Sublayer(x)
+    term, = [total.function for total in d["loss"].formula.atoms(sp.Sum)]  # -(1/T_t) Σ_t (o - m - log Z)
+    assert [str(arg) for arg in term.args][1:] == ["-m_o[t]", "-log(Z_o[t])"]
+    assert "Σ_j Nᵈ¹_tj W_Qᶜ_(h·d_k + k),j with h·d_k = 3" in d["cross.h1.q"].explanation
+    from rich.console import Console
+
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))
+    console.print(terminal.render(d))
+    text = console.export_text()
+    assert "Token(" not in text and "E_srcₜ,j" in text and "o_t,tgtₜ" in text
+
+
+def test_a_note_says_approximately_where_its_rounded_numbers_do_not_give_its_result():
+    # seed 0: E_7,0 + PE_10 = 0.19 + 0.8415 = 1.0315, while the value 1.031471 is shown as 1.031.
+    d = run(0, seq_len="3")
+    assert d["src_x"].notes == ("Xᵉ_10 = E_7,0 + PE_10 = 0.19 + 0.8415 ≈ 1.031 (position 1 holds 너를, id 7)",)
+    # seed 7: (3.382 + 2.164 + 1.811) / 3 = 2.4523 from the shown terms, the value is shown as 2.453.
+    assert run(7, seq_len="3")["loss"].notes[1] == "L = -((-3.382) + (-2.164) + (-1.811)) / 3 ≈ 2.453"
+    assert run()["loss"].notes[1] == "L = -((-2.754) + (-2.874) + (-2.15)) / 3 = 2.593"

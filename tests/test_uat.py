@@ -248,3 +248,75 @@ TEXTS = st.recursive(
 @given(text=TEXTS, unit=st.sampled_from(UNITS), interval=st.sampled_from(["-1,1", "0.5,3", "-20,-10"]))
 def test_any_typed_function_runs_or_is_refused_never_a_bug(text, unit, interval):
     _clean({"function": text, "unit": unit, "interval": interval, "blocks": "6"})
+
+
+# ---- reading (issue 14): what the terminal shows can be redone by hand --------------------
+
+import re  # noqa: E402
+
+
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("construction", CONSTRUCTIONS)
+def test_the_bias_text_names_the_edges_the_biases_use(unit, construction):
+    # b_j = -w t_e (+ 1/2 or - 1/2 for the two ReLUs of a ramp): the edges the text lists for the
+    # first neurons are those the bias values give, t_e = -(b_j ∓ 1/2)/w.
+    d = run(blocks=3, unit=unit, construction=construction)
+    text = d["bias"].explanation
+    listed = [int(e) for e in re.search(r"sit at ((?:t_\d+(?:, )?)+)\.", text).group(1).replace("t_", "").split(", ")]
+    b, w, t = d["bias"].value, d["slope"].value, d["edges"].value
+    ramp = np.array([0.5 if q % 2 == 0 else -0.5 for q in range(len(b))]) if unit == "relu" else 0.0
+    used = [int(np.argmin(np.abs(t - edge))) for edge in -(b - ramp) / w]
+    assert listed == used[:len(listed)] and len(listed) == min(4, len(b))
+    assert ("rounded down" in text) == (construction == "pairs" or unit == "relu")
+
+
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("construction", CONSTRUCTIONS)
+def test_every_delta_and_floor_in_a_formula_is_explained(unit, construction):
+    # δ (Kronecker) and ⌊ ⌋ are not lecture notation: a step whose formula has one says what it is.
+    import sympy as sp
+
+    from dlsteps.symbolic import Quotient
+
+    d = run(blocks=3, unit=unit, construction=construction)
+    for step in d.steps():
+        if step.formula is None:
+            continue
+        if step.formula.has(sp.KroneckerDelta):
+            assert "δ_" in step.explanation, step.id
+        if step.formula.has(Quotient):
+            assert "⌊" in step.explanation, step.id
+    assert d["output_weight"].explanation
+
+
+def test_the_tables_of_prose_are_extracted_for_translation():
+    # The section texts of each construction and unit (and the output-weight texts) are kept in
+    # tables; marked with N_, the catalogue's extractor sees them, so --lang ko translates them.
+    import importlib.util
+    from pathlib import Path
+
+    from lessons import uat
+
+    spec = importlib.util.spec_from_file_location("messages", Path(__file__).resolve().parent.parent / "tools" / "messages.py")
+    messages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(messages)
+    ids = {message.id for message in messages.template()}
+    for table in (uat._CONSTRUCTIONS, uat._UNITS, uat._OUTPUT_WEIGHTS):
+        assert set(table.values()) <= ids
+
+
+def test_sums_are_written_from_the_left_end_of_the_interval(run_json):
+    # x_g = I₀ + g (I₁ - I₀)/(G - 1) and t_k = I₀ + kΔ - …, as a + kΔ in the prose; t₀'s numbers
+    # (-1) - 0.25/2 follow the same order.
+    from dlsteps.printers.formulas import unicode
+
+    d = run()
+    assert unicode(d["grid"].formula).replace(" ", "").split("\n")[1].startswith("I₀+")
+    assert "I₀ + Δ⋅k -" in unicode(d["edges"].formula)
+
+
+def test_the_mean_error_is_worked_out(cli):
+    # E_mean = (ε₀ + ε₁ + … + ε₂₀₀)/201, its terms shown: 0.2278/201 + 0.2082/201 + … at the defaults
+    result = cli("uat", "--no-pager", env={"COLUMNS": "120"})
+    block = result.stdout.split("Mean error")[1].split("5.4")[0]
+    assert "0.2278" in block and "201" in block and "…" in block

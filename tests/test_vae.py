@@ -308,6 +308,24 @@ def test_notes_are_computed_from_the_numbers(run_json):
     assert steps["loss_change"] > 0 and "overshoot" in _notes(document, "loss_change")[0]
 
 
+def test_it_reads_in_the_lectures_order_in_its_own_symbols(run_json):
+    # Issue 14 "Reading": every weighted sum is written as the prose writes it (Σ_k W_ik x_k + b_i,
+    # the sum before the bias, as the numbers under it); the pass after the update is explained in
+    # its own primed symbols; no word of the code's inner workings ("block") reaches the student.
+    _, document = run_json("vae")
+    steps = {s["id"]: s for sec in document["sections"] for s in sec["steps"]}
+    for id in ("enc.linear", "mu.linear", "logvar.linear", "dec.linear", "after.enc.linear", "after.mu.linear",
+               "after.logvar.linear", "after.dec.linear", "gen.linear"):
+        formula = steps[id]["formula"]
+        assert formula.index(r"\sum") < formula.rindex("{b^{"), (id, formula)
+    assert steps["sigma"]["explanation"].startswith("σ_i = exp(½ log σ²_i) = √(σ²_i)")
+    assert steps["after.sigma"]["explanation"].startswith("σ′_i = exp(½ log σ²′_i) = √(σ′²_i)")
+    assert steps["z"]["explanation"].startswith("z_i = μ_i + σ_i ε_i with the same ε:")
+    assert steps["after.z"]["explanation"].startswith("z′_i = μ′_i + σ′_i ε_i with the same ε as before the update")
+    assert all("block" not in text for sec in document["sections"]
+               for text in [sec["explanation"]] + [s["explanation"] for s in sec["steps"]])
+
+
 def test_a_saturated_decoder_with_bce_after_the_update_is_written_from_the_logit(run_json):
     # one large step drives x̂′ to exactly 0 or 1: L_rec′ comes from the logit, log(1 + e^v) - x v
     steps, document = run_json("vae", "--lr", "100")

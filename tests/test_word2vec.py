@@ -5,6 +5,7 @@ small corpora and bad inputs."""
 
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -231,9 +232,9 @@ def test_love_and_like_move_closer_and_the_notes_say_so():
     for mode in ("cbow", "skipgram"):
         after = d[f"{mode}.cosine_after"].value[1, 2]
         assert after > before + 1
-        assert f"cos(love, like) = {after:.4f} after training, up from {before:.4f}" in d[f"{mode}.cosine_after"].notes[0]
+        assert f"{after:.4f} after training, up from {before:.4f}" in d[f"{mode}.cosine_after"].notes[0]
         losses = d[f"{mode}.losses"].value
-        assert losses[-1] < losses[0] and "fell" in d[f"{mode}.losses"].notes[0]
+        assert losses[-1] < losses[0] and "fell" in d[f"{mode}.losses"].notes[-1]
         assert d[f"{mode}.loss_change"].value < 0 and "fell" in d[f"{mode}.loss_change"].notes[0]
 
 
@@ -241,7 +242,7 @@ def test_overshoot_and_no_training_are_computed_notes():
     d = run(lr="40", epochs="0", w_in="1,-2,0.5,2;0.5,1,-1,0", w_out="1,2;-2,1;0.5,0.5;-1,-1")
     change = d["cbow.loss_change"]
     assert change.value > 0 and "rose" in change.notes[0]
-    assert len(d["cbow.losses"].value) == 1 and "--epochs 0" in d["cbow.losses"].notes[0]
+    assert len(d["cbow.losses"].value) == 1 and "--epochs 0" in d["cbow.losses"].notes[-1]
     assert "the same as before training" in d["cbow.cosine_after"].notes[0]
 
 
@@ -325,3 +326,82 @@ def test_the_lecture_vocabulary_order_for_the_lecture_corpus():
     labels = run(sentences="I love 피자 | I like 피자")["one_hot"].labels[0]
     assert labels == ("I", "love", "like", "피자")
     assert run(sentences="I like 피자|I love 피자")["one_hot"].labels[0] == ("I", "like", "피자", "love")
+
+
+# ---- reading: what a student redoes by hand from the printed text (issue 14) ----------------
+
+def numbers(text):
+    return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", text)]
+
+
+def test_the_examples_are_listed_and_numbered_as_the_code_line_counts_them():
+    # The worked example is number 1, counted from 0 as in training_examples(...)[1]: the
+    # prose lists every example so the student can see which one that is.
+    d = engine.run("word2vec")
+    cbow, skipgram = (next(sec for sec in d.sections if sec.title.startswith(title)) for title in ("CBOW:", "Skip-gram:"))
+    assert "6 examples" in cbow.explanation and "#0 love → I; #1 I, 피자 → love;" in cbow.explanation
+    assert "#5 like → 피자." in cbow.explanation and "example #1, where the context 'I', '피자'" in cbow.explanation
+    assert "8 pairs" in skipgram.explanation and "#1 love → I;" in skipgram.explanation and "#7 피자 → like." in skipgram.explanation
+    assert "'I', '피자', so h is the mean" in d["cbow.hidden.linear"].explanation
+    long = run(sentences="a b c d e f g h i j k l m n")
+    listed = next(sec for sec in long.sections if sec.title.startswith("CBOW:")).explanation
+    assert "#9 i, k → j; …; #13 m → n." in listed and "#10" not in listed
+
+
+def test_the_prose_uses_the_printed_symbols():
+    d = engine.run("word2vec")
+    assert "X_ik = δ_ik" in d["one_hot"].explanation
+    assert "= x̄_j" in d["cbow.hidden.dL_dW"].explanation and "x̄ is 0 except at 'I', '피자'" in d["cbow.hidden.dL_dW"].explanation
+    assert "= x_j" in d["skipgram.hidden.dL_dW"].explanation and "x̄" not in d["skipgram.hidden.dL_dW"].explanation
+    assert d["cbow.gradient"].title == "Gradient at the logits: y - t" and "Simplify" not in d["cbow.gradient"].explanation
+    assert "Entry t is the mean" in d["cbow.losses"].explanation
+    vocab = ("I", "love", "like", "피자")
+    for mode in ("cbow", "skipgram"):
+        assert d[f"{mode}.output.dL_dW"].labels[0] == vocab and d[f"{mode}.output.update_W"].labels[0] == vocab
+        assert d[f"{mode}.hidden.dL_dW"].labels[1] == vocab and d[f"{mode}.hidden.update_W"].labels[1] == vocab
+
+
+def test_the_loss_after_is_written_in_the_order_of_its_explanation():
+    # "L' = max_l o'_l + log Σ_k exp(o'_k - max_l o'_l) - Σ_k t_k o'_k": the formula is printed
+    # in that order, and its numbers are in a note that recomputes to the value.
+    from dlsteps.printers.formulas import unicode
+    from dlsteps.symbolic import Maximum
+
+    d = engine.run("word2vec")
+    for mode in ("cbow", "skipgram"):
+        step = d[f"{mode}.loss_after"]
+        assert isinstance(step.formula.args[0], Maximum)
+        line = next(row for row in unicode(step.formula, d.names).splitlines() if "log" in row)
+        assert line.index("max") < line.index("log")
+        top, *terms, target, value = numbers(step.notes[0].split("log(")[0] + step.notes[0].split("log(")[1])
+        assert top + math.log(sum(terms)) - target == pytest.approx(value, abs=1e-3)
+        assert value == pytest.approx(step.value, rel=1e-3)
+    assert d["cbow.loss_after"].notes[0] == "L′ = 0.1066 + log(0.9038 + 0.9505 + 0.9374 + 1) - 0.05587 = 1.384"
+
+
+def test_the_mean_loss_before_training_is_written_with_each_example():
+    d = engine.run("word2vec")
+    for mode, worked in (("cbow", "cbow.loss"), ("skipgram", "skipgram.loss")):
+        rows, vocab = ref_vocab("I love 피자|I like 피자", ["I", "love", "like", "피자"])
+        examples = ref_examples(rows, vocab, 1, mode)
+        note = d[f"{mode}.losses"].notes[0]
+        losses = [ref_loss(W_IN, W_OUT, a, b) for a, b in examples]
+        assert note.startswith("L̄₀ = (") and f"/ {len(examples)} " in note and "example #1 is the one worked out above" in note
+        shown = [float(x) for x in note.split("(")[1].split(")")[0].replace("…", "").split(" + ") if x.strip()]
+        assert shown[1] == pytest.approx(d[worked].value, abs=1e-3)
+        assert all(any(x == pytest.approx(loss, abs=1e-3) for loss in losses) for x in shown)
+    assert d["cbow.losses"].notes[0].startswith("L̄₀ = (1.352 + 1.418 + 1.292 + 1.379 + 1.403 + 1.439) / 6 ≈ 1.38: ")
+    assert "+ … +" in d["skipgram.losses"].notes[0]
+
+
+def test_the_cosine_note_is_worked_out_with_its_numbers():
+    # cos(love, like) = e_love · e_like / (‖e_love‖ ‖e_like‖) = (-0.4·0 + (-0.3)·0.1) / (0.5·0.1) = -0.6
+    d = engine.run("word2vec")
+    assert d["cosine_before"].notes[0] == "cos(love, like) = ((-0.4)⋅0 + (-0.3)⋅0.1) / (0.5⋅0.1) = -0.6000 before training"
+    for id in ("cosine_before", "cbow.cosine_after", "skipgram.cosine_after"):
+        note = d[id].notes[0]
+        a, b, c, e, na, nb, value = numbers(note.split(" = ", 1)[1].split(" training")[0])[:7]
+        assert (a * b + c * e) / (na * nb) == pytest.approx(value, abs=5e-4)
+        assert value == pytest.approx(d[id].value[1, 2], abs=5e-5)
+    zero = run(w_in="0.1,0,0,0.4;0.2,0,0.1,-0.4")["cosine_before"]  # love is all zeros: the table writes 0
+    assert zero.notes[0] == "cos(love, like) = 0.0000 before training" and zero.value[1, 2] == 0

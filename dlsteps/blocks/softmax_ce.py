@@ -74,7 +74,7 @@ def softmax(d: Derivation, logits: Any, *, at: str = "", count: sp.Symbol = n, n
     shift = d.step(f"{at}shift", _("Shift by the largest logit"),
                    explanation=_("Softmax is unchanged when every logit is shifted by the same m: exp(o_i - m) / Σ exp(o_k - m) = exp(o_i) / Σ exp(o_k), because the factor exp(-m) cancels. Shifting by the maximum keeps every exponent ≤ 0, so nothing overflows."),
                    symbol=m, formula=Maximum(o[k], k, 0, count - 1), value=float(values.max()),
-                   code=f"{m} = {ov}.max()", concept="softmax_ce.shift", notes=_range_note(values))
+                   code=f"{m} = {ov}.max()", concept="softmax_ce.shift", notes=_range_note(values), substitute=True)
     exps = np.exp(values - shift.value)
     exp = d.step(f"{at}exp", _("Exponentials"), symbol=u, index=(i,), formula=sp.exp(o[i] - m), value=exps,
                  code=f"{u} = np.exp({ov} - {m})", concept="softmax_ce.exp")

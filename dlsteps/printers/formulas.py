@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import math
 import sys
 import types
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from sympy.printing.pretty.pretty_symbology import pretty_use_unicode, sub
 from sympy.printing.pretty.stringpict import prettyForm
 
 from dlsteps.model import Step
+from dlsteps.symbolic import Maximum
 
 def written(terms: sp.Add) -> bool:
     """Whether a sum was built unevaluated, in the order the lesson wrote it (its terms
@@ -58,13 +60,64 @@ def lecture_order(terms: list) -> list:
     return [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
 
 
-def in_lecture_order(expr: sp.Basic) -> sp.Basic:
-    """`expr` with the terms of every sum stored plus signs first (`lecture_order`, keeping
-    the order of a sum written out term by term; a sum the lesson wrote unevaluated as
-    written), so numbers put in place of its symbols stay in the order printed."""
-    with sp.evaluate(False):
-        return expr.replace(lambda e: isinstance(e, sp.Add) and not written(e),
-                            lambda e: sp.Add(*lecture_order(list(e.args)), evaluate=False))
+def as_printed(expr: sp.Basic) -> sp.Basic:
+    """`expr` with every sum and product held unevaluated in the order the printers show
+    it (`_LectureOrder` for sums, SymPy's printed order for products), so that numbers put
+    in its place keep the formula's order and shape: w - η⋅g stays 1.5 - 0.05⋅(-6.4), and
+    2⋅(a - t) stays 2⋅(0.51 - 0), not 2⋅0.51 - 2⋅0. Array entries and deltas are left as
+    they are (their indices are numbers to evaluate, see `put`)."""
+    if not expr.args or isinstance(expr, (sp.Indexed, sp.KroneckerDelta)):
+        return expr
+    if isinstance(expr, sp.Add):
+        return sp.Add(*map(as_printed, list(expr.args) if written(expr) else lecture_order(expr.as_ordered_terms())), evaluate=False)
+    if isinstance(expr, sp.Mul):
+        coefficient, rest = expr.as_coeff_Mul()  # -1/2 stays one number, not -1 and 1/2
+        factors = ([] if coefficient == 1 else [coefficient]) + list(rest.as_ordered_factors())
+        return sp.Mul(*map(as_printed, factors), evaluate=False)
+    args = tuple(map(as_printed, expr.args))
+    return expr if _same(args, expr.args) else expr.func(*args)
+
+
+def rebuilt(expr: sp.Basic, mapping: dict) -> sp.Basic:
+    """`expr` with each subexpression found in `mapping` replaced, its sums and products
+    rebuilt unevaluated (in their order), everything else as its class builds it."""
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args:
+        return expr
+    args = tuple(rebuilt(arg, mapping) for arg in expr.args)
+    if _same(args, expr.args):
+        return expr
+    return expr.func(*args, evaluate=False) if isinstance(expr, (sp.Add, sp.Mul)) else expr.func(*args)
+
+
+def _same(new: tuple, old: tuple) -> bool:
+    """Whether every argument is the very same object (SymPy's == calls a sum equal to
+    the same terms in another order)."""
+    return all(a is b for a, b in zip(new, old))
+
+
+def put(expr: sp.Basic, values: dict) -> sp.Basic:
+    """`expr` with `values` (whole numbers: sizes and indices) put in, its sums and products
+    kept as they are (see `as_printed`). What must be a number is evaluated: the indices of
+    array entries (x[t - 1] at t = 1 is x[0]), the limits of sums, the conditions of cases,
+    dlsteps' own functions, and deltas (shown as the number, δ₀₀ as 1). A size standing in
+    the formula is shown as its number, not multiplied in ((5 + 2⋅0 - 3)/1 + 1, not 3)."""
+    integers = {symbol: sp.Integer(value) for symbol, value in values.items()}
+    evaluated = {entry: entry.xreplace(integers) for entry in expr.atoms(sp.Indexed)}
+    evaluated |= {delta: _shown_number(delta.xreplace(integers)) for delta in expr.atoms(sp.KroneckerDelta)}
+    for total in expr.atoms(sp.Sum):
+        evaluated |= {bound: sp.sympify(bound).xreplace(integers).doit() for _k, *bounds in total.limits for bound in bounds}
+    for cases in expr.atoms(sp.Piecewise):
+        evaluated |= {condition: condition.xreplace(integers).doit() for _branch, condition in cases.args}
+    # dlsteps' own functions (ZeroOutside, Quotient, Cases, ...) decide by their whole-number arguments
+    evaluated |= {call: call.xreplace(integers) for call in expr.atoms(sp.Function) if (type(call).__module__ or "").startswith("dlsteps")}
+    return rebuilt(expr, {**{symbol: _shown_number(value) for symbol, value in integers.items()}, **evaluated})
+
+
+def _shown_number(value: sp.Basic) -> sp.Basic:
+    """A whole number as a symbol named by it (printed as is, never multiplied in)."""
+    return sp.Symbol(str(value)) if value.is_Integer else value
 
 
 class _LectureOrder:
@@ -131,14 +184,36 @@ def subscript(indices: list[str]) -> str:
 def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False, width: int | None = None, ascii: bool = False) -> str:
     """`expr` as multi-line Unicode art (ASCII art with `ascii`, for a terminal that cannot
     show Unicode); `keep_order` keeps terms as written (for numbers); art wider than
-    `width` columns is cut into slices stacked one under the other."""
-    settings = {"use_unicode": not ascii, "wrap_line": width is not None, "num_columns": width}
+    `width` columns is cut into slices stacked one under the other (`sliced`)."""
+    settings = {"use_unicode": not ascii, "wrap_line": False}
     shown = {"ell": "ℓ", **{key: pair[0] for key, pair in (names or {}).items()}}
     previous = pretty_use_unicode(not ascii)  # SymPy's own default follows stdout's encoding; ours is the printer's
     try:
-        return _UnicodePrinter({**settings, "order": "none"} if keep_order else settings, shown).doprint(expr)
+        art = _UnicodePrinter({**settings, "order": "none"} if keep_order else settings, shown).doprint(expr)
     finally:
         pretty_use_unicode(previous)
+    return art if width is None else sliced(art, width, "> " if ascii else "↪ ")
+
+
+def sliced(art: str, width: int, mark: str = "↪ ") -> str:
+    """Art wider than `width` as slices, one under the other with a blank line between,
+    each ending and the next starting with `mark` (as SymPy wraps its art). A slice ends at
+    the last column blank on every row, between two terms, where there is one in its
+    right half, so no number or symbol is cut; only where there is none, at the width."""
+    rows = art.split("\n")
+    full = max(len(row) for row in rows)
+    if full <= width:
+        return art
+    rows = [row.ljust(full) for row in rows]
+    slices, start, prefix = [], 0, ""
+    while full - start > width - len(prefix):
+        end = start + width - len(prefix) - len(mark)
+        gap = next((column for column in range(end, start + (end - start) // 2, -1) if all(row[column] == " " for row in rows)), None)
+        cut, after = (gap, gap + 1) if gap is not None else (end, end)
+        slices.append([prefix + row[start:cut] + " " + mark.strip() for row in rows])
+        start, prefix = after, mark
+    slices.append([prefix + row[start:] for row in rows])
+    return "\n\n".join("\n".join(row.rstrip() for row in piece) for piece in slices)
 
 
 class _LatexPrinter(_LectureOrder, LatexPrinter):
@@ -161,24 +236,31 @@ MAX_NUMBERS = 24
 """A worked element with more numbers than this is not written out (it would not be read)."""
 
 
-def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Basic, sp.Basic, float] | None:
+def worked(step: Step, env: dict, number: Callable[[float], str], position: tuple[int, ...] | None = None) -> tuple[sp.Basic, sp.Basic, float] | None:
     """The step worked out with the user's numbers: (left side, formula with numbers, value).
 
     A scalar step is worked out when it asks for it (`substitute`); a vector or matrix
     step at its first element (index 0, 0; row 1 of a recurrence, whose row 0 is its
-    start), so every array shows one entry by hand.
-    Sums over a bound size are written out term by term first. Each number becomes a
-    symbol named by its shown text (negative ones in parentheses), so nothing is
-    re-evaluated or reordered. None where that is not possible or would not be read.
+    start), so every array shows one entry by hand; at `position` (the entry a quiz asks
+    for) whether or not the step asks. The formula keeps its printed order and shape
+    (`as_printed`, `put`); its sums and maxima over whole-number ranges are written out
+    term by term; each number becomes a symbol named by its shown text (negative ones in
+    parentheses), so nothing is re-evaluated or reordered. None where that is not possible
+    or would not be read.
     """
-    if step.formula is None or not (step.substitute or step.index) or np.size(step.value) == 0:
+    if step.formula is None or np.size(step.value) == 0:
         return None
-    position = {symbol: 0 for symbol in step.index}
-    if step.recurrence and step.index and np.shape(step.value)[0] > 1:
-        position[step.index[0]] = 1  # a recurrence: row 0 is its start, row 1 shows the rule
+    if position is not None:
+        at = dict(zip(step.index, position))
+    elif step.substitute or step.index:
+        at = {symbol: 0 for symbol in step.index}
+        if step.recurrence and step.index and np.shape(step.value)[0] > 1:
+            at[step.index[0]] = 1  # a recurrence: row 0 is its start, row 1 shows the rule
+    else:
+        return None
     used = step.formula.free_symbols
     sizes = {s: v for s, v in env.items() if s in used and isinstance(s, sp.Symbol) and isinstance(v, int)}
-    expr = in_lecture_order(_branch(expanded(step.formula.xreplace({s: sp.Integer(v) for s, v in {**sizes, **position}.items()})), env))
+    expr = _branch(expanded(_maxima_written(put(as_printed(step.formula), {**sizes, **at}))), env)
     mapping: dict = {}
     for atom in expr.atoms(sp.Indexed):
         if atom.base not in env or not all(index.is_Integer for index in atom.indices):
@@ -190,35 +272,70 @@ def worked(step: Step, env: dict, number: Callable[[float], str]) -> tuple[sp.Ba
             mapping[symbol] = _number_symbol(env[symbol], number)
     if not mapping or expr in mapping:
         return None  # nothing to work out, or a bare copy of one number
-    if len(mapping) > MAX_NUMBERS and not (isinstance(expr, sp.Add) and _readable_terms(expr)):
-        return None  # too much to read: only a long sum of short terms is written (elided)
-    with sp.evaluate(False):
-        numbers = elided(expr.xreplace(mapping))
-    left = step.left.subs(position) if step.index else step.left
-    return left, numbers, float(np.asarray(step.value)[tuple(position[symbol] for symbol in step.index)])
+    numbers = elided(rebuilt(expr, mapping))
+    if _count_numbers(numbers) > MAX_NUMBERS:
+        return None  # too much to read, even with long sums elided
+    left = step.left.subs(at) if step.index else step.left
+    return left, numbers, float(np.asarray(step.value)[tuple(at[symbol] for symbol in step.index)])
+
+
+def _maxima_written(expr: sp.Basic) -> sp.Basic:
+    """Every max over a short whole-number range written out, max(a, b, c), so that its
+    numbers can be shown."""
+    def written(maximum: Maximum) -> sp.Basic:
+        body, index, lower, upper = maximum.args
+        return sp.Function("max")(*(put(body, {index: k}) for k in range(int(lower), int(upper) + 1)))
+
+    found = {maximum: written(maximum) for maximum in expr.atoms(Maximum)
+             if maximum.args[2].is_Integer and maximum.args[3].is_Integer and maximum.args[3] - maximum.args[2] < MAX_NUMBERS}
+    return rebuilt(expr, found) if found else expr
 
 
 def expanded(expr: sp.Basic) -> sp.Basic:
-    """``expr.doit()``: sums written out term by term. A sum of array entries (see
-    `_summand`) is written directly as the sum of its terms, as doit writes it but without
-    its general machinery; c Σ_k g(k) of more than MAX_TERMS terms as the whole formula
-    only as far as it is shown, c g(lo) + c g(lo+1) + c g(lo+2) + … + c g(hi-1) + c g(hi),
-    exactly what `elided` makes of the whole sum (whose terms are in the order of k)."""
+    """`expr` with its sums written out term by term, in the order of their indices and
+    with nothing else evaluated (see `put`). c Σ_k g(k) of more than MAX_TERMS terms is
+    written only as far as it is shown, c g(lo) + c g(lo+1) + c g(lo+2) + … + c g(hi-1) +
+    c g(hi), exactly what `elided` makes of the whole sum; a sum of more than MAX_WRITTEN
+    terms is left to SymPy's doit."""
     found = _plain_sum(expr)
     if found is not None:
         coefficient, term, k, lo, hi = found
-        shown = [coefficient * term.xreplace({k: sp.Integer(value)}) for value in (lo, lo + 1, lo + 2, hi - 1, hi)]
-        return sp.Add(*shown[:3], sp.Symbol("…"), *shown[3:], evaluate=False)
-    if expr.has(sp.Sum):
-        expr = expr.replace(lambda e: isinstance(e, sp.Sum) and _summand(e) is not None, _written)
-    return expr.doit()
+        shown = [put(term, {k: value}) for value in (lo, lo + 1, lo + 2, hi - 1, hi)]
+        return _times(coefficient, sp.Add(*shown[:3], sp.Symbol("…"), *shown[3:], evaluate=False))
+    sums = expr.atoms(sp.Sum)
+    outermost = [total for total in sums if not any(other is not total and other.has(total) for other in sums)]
+    return rebuilt(expr, {total: _written(total) for total in outermost})
+
+
+MAX_WRITTEN = 400
+"""A sum of more terms than this is written out by SymPy's doit (quicker, in its own order)."""
 
 
 def _written(total: sp.Sum) -> sp.Basic:
-    """The sum of the terms of a sum of array entries (see `_summand`), one per index."""
-    term, limits = _summand(total)
-    variables, ranges = [k for k, _lo, _hi in limits], [range(lo, hi + 1) for _k, lo, hi in limits]
-    return sp.Add(*(term.xreplace(dict(zip(variables, map(sp.Integer, values)))) for values in itertools.product(*ranges)))
+    """The terms of a sum, one per index in the order of the indices (inner sums written
+    out too), or what doit makes of it where the limits are not whole numbers or the
+    terms are too many."""
+    limits = total.limits
+    if not all(lo.is_Integer and hi.is_Integer for _k, lo, hi in limits):
+        return _as_written_out(total.doit())
+    ranges = [range(int(lo), int(hi) + 1) for _k, lo, hi in limits]
+    if math.prod(map(len, ranges)) > MAX_WRITTEN:
+        return _as_written_out(total.doit())
+    outer_first = [k for k, _lo, _hi in reversed(limits)]  # SymPy lists the innermost index first
+    terms = [expanded(put(total.function, dict(zip(outer_first, values)))) for values in itertools.product(*reversed(ranges))]
+    return sp.Add(*terms, evaluate=False) if terms else sp.S.Zero
+
+
+def _as_written_out(expr: sp.Basic) -> sp.Basic:
+    """A sum doit wrote out, its terms kept in doit's order (plus terms first), each as printed."""
+    if isinstance(expr, sp.Add):
+        return sp.Add(*map(as_printed, lecture_order(list(expr.args))), evaluate=False)
+    return as_printed(expr)
+
+
+def _times(coefficient: sp.Basic, term: sp.Basic) -> sp.Basic:
+    """coefficient⋅term, unevaluated (term alone for 1)."""
+    return term if coefficient == 1 else sp.Mul(coefficient, term, evaluate=False)
 
 
 def _summand(total: sp.Sum) -> tuple | None:
@@ -288,19 +405,22 @@ MAX_TERMS = 6
 """A sum of more terms is written with its first three and last two around an ellipsis."""
 
 
-def _readable_terms(total: sp.Add) -> bool:
-    """Whether each term of a sum, written with its numbers, stays short (a sum of two big
-    quotients, the softmax quotient rule at 300 logits, does not)."""
-    return all(len(term.atoms(sp.Indexed)) <= MAX_NUMBERS for term in total.args[:3] + total.args[-2:])
+def _count_numbers(expr: sp.Basic) -> int:
+    """How many numbers a worked element shows (each place a number symbol stands)."""
+    return sum(1 for node in sp.preorder_traversal(expr) if isinstance(node, sp.Symbol) and node.name != "…")
 
 
 def elided(expr: sp.Basic) -> sp.Basic:
-    """A long sum of numbers as ``a + b + c + … + y + z``: its middle is left out (the
+    """Every long sum of numbers as ``a + b + c + … + y + z``: its middle is left out (the
     step's value is still the whole sum), so a line never has to break inside a number."""
-    if not isinstance(expr, sp.Add) or len(expr.args) <= MAX_TERMS:
+    if not expr.args:
         return expr
-    terms = expr.args
-    return sp.Add(*terms[:3], sp.Symbol("…"), *terms[-2:], evaluate=False)
+    args = tuple(map(elided, expr.args))
+    if isinstance(expr, sp.Add) and len(args) > MAX_TERMS:
+        return sp.Add(*args[:3], sp.Symbol("…"), *args[-2:], evaluate=False)
+    if _same(args, expr.args):
+        return expr
+    return expr.func(*args, evaluate=False) if isinstance(expr, (sp.Add, sp.Mul)) else expr.func(*args)
 
 
 def faithful(numbers: sp.Basic, value: float, number: Callable[[float], str]) -> bool:

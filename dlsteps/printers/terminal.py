@@ -93,7 +93,8 @@ class TerminalPrinter(Printer):
             left, expr, value = numbers
             result = Text("?" if hidden else self.number(value), RESULT)
             if step.index:
-                art = self.art(sp.Eq(left, expr, evaluate=False), keep_order=True, width=width - 12)
+                room = width - len("  ⇒ ") - len(" = ") - result.cell_len  # the art between ⇒ and "= result"
+                art = self.art(sp.Eq(left, expr, evaluate=False), keep_order=True, width=room)
                 lines.append(_equals(Text(art, INPUT, no_wrap=True), Text("≈" if rounded else "="), result, sign="  ⇒"))
             else:
                 art = self.art(expr, keep_order=True, width=width - 6)

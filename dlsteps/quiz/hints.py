@@ -17,9 +17,8 @@ from rich.text import Text
 
 from dlsteps.i18n import _
 from dlsteps.printers.base import label_of
-from dlsteps.printers.formulas import MAX_NUMBERS, equation, unicode
+from dlsteps.printers.formulas import equation, unicode, worked
 from dlsteps.printers.terminal import FORMULA, INPUT, RESULT, TerminalPrinter
-from dlsteps.symbolic import Maximum
 
 
 def entry(step: Any, position: tuple[int, ...]) -> sp.Basic | None:
@@ -59,42 +58,10 @@ def question(derivation: Any, step: Any, width: int) -> RenderableType:
 
 
 def substituted(derivation: Any, step: Any, position: tuple[int, ...], printer: TerminalPrinter) -> sp.Basic | None:
-    """The formula at the asked entry with every number substituted, as ``left = numbers``;
-    None without a formula, with an unbound index left, or with too many numbers to read."""
-    left = entry(step, position)
-    if step.formula is None or left is None:
-        return None
-    env = derivation.env
-    sizes = {s: v for s, v in env.items() if isinstance(s, sp.Symbol) and isinstance(v, int) and not isinstance(v, bool)}
-    expr = _expand_maximum(step.formula.subs({**sizes, **dict(zip(step.index, position))})).doit()
-    mapping: dict = {}
-    for atom in expr.atoms(sp.Indexed):
-        if atom.base not in env or not all(index.is_Integer for index in atom.indices):
-            return None
-        mapping[atom] = _number(np.asarray(env[atom.base])[tuple(int(x) for x in atom.indices)], printer)
-    for symbol in expr.free_symbols:
-        if symbol in env and np.ndim(env[symbol]) == 0 and symbol not in sizes:
-            mapping[symbol] = _number(env[symbol], printer)
-    if not mapping or len(mapping) > MAX_NUMBERS:
-        return None
-    with sp.evaluate(False):
-        return sp.Eq(left, expr.xreplace(mapping), evaluate=False)
-
-
-def _expand_maximum(expr: sp.Basic) -> sp.Basic:
-    """Maximum over a bound range written out as max(a, b, c), so its numbers can be shown."""
-    def written(maximum: Maximum) -> sp.Basic:
-        body, index, lower, upper = maximum.args
-        if not (lower.is_Integer and upper.is_Integer):
-            return maximum
-        return sp.Function("max")(*(body.subs(index, k) for k in range(int(lower), int(upper) + 1)))
-
-    return expr.replace(lambda node: isinstance(node, Maximum), written)
-
-
-def _number(value: float, printer: TerminalPrinter) -> sp.Symbol:
-    text = printer.number(value)
-    return sp.Symbol(f"({text})" if text.startswith("-") else text)
+    """The formula at the asked entry with every number substituted, as ``left = numbers``
+    (as the lesson's own worked element writes it); None where it cannot be written."""
+    found = worked(step, derivation.env, printer.number, position)
+    return None if found is None else sp.Eq(found[0], found[1], evaluate=False)
 
 
 def formula_hint(derivation: Any, step: Any, position: tuple[int, ...], printer: TerminalPrinter, width: int) -> RenderableType | None:
