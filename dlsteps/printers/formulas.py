@@ -174,11 +174,12 @@ def _sub(char: str) -> str | None:
 
 
 def subscript(indices: list[str]) -> str:
-    """Indices as Unicode subscripts (ᵢⱼ) where every character has one, else _i,j."""
-    text = "".join(indices) if all(len(index) == 1 for index in indices) else ",".join(indices)
-    if pretty_use_unicode() and all(_sub(char) for char in text):
-        return "".join(_sub(char) for char in text)
-    return "_" + text
+    """Indices as Unicode subscripts where every character has one: ᵢⱼ for one-character
+    indices, ₜ₋₁,ₖ (a comma between) for longer ones; else _i,j."""
+    if pretty_use_unicode() and all(_sub(char) for index in indices for char in index):
+        shown = ["".join(_sub(char) for char in index) for index in indices]
+        return "".join(shown) if all(len(index) == 1 for index in indices) else ",".join(shown)
+    return "_" + ("".join(indices) if all(len(index) == 1 for index in indices) else ",".join(indices))
 
 
 def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False, width: int | None = None, ascii: bool = False) -> str:

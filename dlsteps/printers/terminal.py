@@ -40,7 +40,7 @@ class TerminalPrinter(Printer):
     def _print_Derivation(self, d: Derivation) -> RenderableType:
         self.begin(d)
         title = Text.assemble((d.title, "bold"), "\n", (_("follows {lecture}").format(lecture=d.lecture), "italic"))
-        parts: list[RenderableType] = [Panel(title, expand=False), self._inputs(d.inputs), Text(_(LEGEND), "dim")]
+        parts: list[RenderableType] = [Panel(title, expand=False), self._inputs(d.inputs), _legend()]
         for number, section in enumerate(d.sections, start=1):
             parts.append(self._section(number, section))
         return Group(*parts)
@@ -137,6 +137,12 @@ class TerminalPrinter(Printer):
     def grid(self, value: Any, style: str, labels: tuple = ((), ()), shaded: bool = False, width: int | None = None) -> Text:
         """A vector or matrix as an aligned grid that fits the width (see `grids.grid`)."""
         return grids.grid(value, self.number, width or self.settings["width"], style, labels, shaded)
+
+
+def _legend() -> Text:
+    """The badges' legend, one line for each badge (a ✓ is never left at the end of a line)."""
+    items = [item.strip() for item in _(LEGEND).split("✓") if item.strip()]
+    return Text("\n".join(f"✓ {item}" for item in items), "dim")
 
 
 def _equals(*cells: RenderableType, sign: str = "  =") -> Table:
