@@ -95,20 +95,20 @@ class TerminalPrinter(Printer):
             if step.index:
                 room = width - len("  ⇒ ") - len(" = ") - result.cell_len  # the art between ⇒ and "= result"
                 art = self.art(sp.Eq(left, expr, evaluate=False), keep_order=True, width=room)
-                lines.append(_equals(Text(art, INPUT, no_wrap=True), Text("≈" if rounded else "="), result, sign="  ⇒"))
+                lines.append(_equals(Text(art, INPUT, no_wrap=True), Text("≈" if rounded else "="), result, width=width, sign="  ⇒"))
             else:
                 art = self.art(expr, keep_order=True, width=width - 6)
-                lines.append(_equals(Text(art, INPUT, no_wrap=True)))
+                lines.append(_equals(Text(art, INPUT, no_wrap=True), width=width))
         sign = "  ≈" if rounded and not step.index else "  ="
         if hidden:
-            lines.append(_equals(Text("?", RESULT)))
+            lines.append(_equals(Text("?", RESULT), width=width))
         elif np.ndim(step.value) == 0:
-            lines.append(_equals(Text(self.number(step.value), RESULT), sign=sign))
+            lines.append(_equals(Text(self.number(step.value), RESULT), width=width, sign=sign))
         elif np.ndim(step.value) == 1 and self.fits(step.value):
-            lines.append(_equals(self.value(step.value, RESULT), Text(f"({shape_text(step.value)})", "dim")))
+            lines.append(_equals(self.value(step.value, RESULT), Text(f"({shape_text(step.value)})", "dim"), width=width))
         else:
             shaded = step.display == "heatmap"
-            lines.append(_equals(self.grid(step.value, RESULT, step.labels, shaded), Text(f"({shape_text(step.value)})", "dim")))
+            lines.append(_equals(self.grid(step.value, RESULT, step.labels, shaded), Text(f"({shape_text(step.value)})", "dim"), width=width))
             if grids.summarized(step.value):
                 lines.append(Text("  " + _("(summarized: first and last rows and columns; --format json has every value)"), "dim"))
         if step.chart is not None and not hidden:
@@ -145,13 +145,38 @@ def _legend() -> Text:
     return Text("\n".join(f"✓ {item}" for item in items), "dim")
 
 
-def _equals(*cells: RenderableType, sign: str = "  =") -> Table:
-    """`sign` followed by the cells, the sign centred on multi-line cells."""
+def _equals(*cells: Text, width: int, sign: str = "  =") -> RenderableType:
+    """`sign` followed by the cells, one space apart, each centred on the tallest: laid out
+    as a Rich grid table lays them out, without building one where they fit in `width`
+    (this is every step's last line, and tables are slow); a table shrinks them where
+    they do not."""
+    blocks = [[Text(sign)], *(cell.split("\n", allow_blank=True) for cell in cells)]
+    widths = [max(line.cell_len for line in block) for block in blocks]
+    if sum(widths) + len(widths) - 1 > width:
+        return _equals_table(Text(sign), *cells)
+    height = max(len(block) for block in blocks)
+    out = Text(no_wrap=True)
+    for row in range(height):
+        if row:
+            out.append("\n")
+        for column, (block, cell_width) in enumerate(zip(blocks, widths)):
+            top = (height - len(block)) // 2
+            out.append(" " if column else "")
+            if 0 <= row - top < len(block):
+                line = block[row - top].copy()
+                line.pad_right(cell_width - line.cell_len)  # in the cell's style, as a table pads it
+                out.append_text(line)
+            else:
+                out.append(" " * cell_width)  # above or below a shorter cell: unstyled
+    return out
+
+
+def _equals_table(*cells: RenderableType) -> Table:
+    """The cells in a grid table, one space apart, centred vertically, shrunk to fit."""
     row = Table.grid(padding=(0, 1))
-    row.add_column(vertical="middle")
     for _cell in cells:
         row.add_column(vertical="middle")
-    row.add_row(Text(sign), *cells)
+    row.add_row(*cells)
     return row
 
 
