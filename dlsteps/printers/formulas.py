@@ -254,9 +254,7 @@ def worked(step: Step, env: dict, number: Callable[[float], str], position: tupl
     if position is not None:
         at = dict(zip(step.index, position))
     elif step.substitute or step.index:
-        at = {symbol: 0 for symbol in step.index}
-        if step.recurrence and step.index and np.shape(step.value)[0] > 1:
-            at[step.index[0]] = 1  # a recurrence: row 0 is its start, row 1 shows the rule
+        at = dict(zip(step.index, _shown_entry(step)))
     else:
         return None
     used = step.formula.free_symbols
@@ -278,6 +276,18 @@ def worked(step: Step, env: dict, number: Callable[[float], str], position: tupl
         return None  # too much to read, even with long sums elided
     left = step.left.subs(at) if step.index else step.left
     return left, numbers, float(np.asarray(step.value)[tuple(at[symbol] for symbol in step.index)])
+
+
+def _shown_entry(step: Step) -> tuple[int, ...]:
+    """The entry an array step works out: the first that is not 0 (a 0 usually comes from
+    a zero factor and shows nothing), from row 1 of a recurrence (row 0 is its start, row 1
+    shows the rule); the first of those where every one is 0."""
+    values = np.asarray(step.value)
+    start = 1 if step.recurrence and values.ndim and values.shape[0] > 1 else 0
+    first = (start,) + (0,) * (values.ndim - 1) if values.ndim else ()
+    if values.dtype.kind not in "fiub":
+        return first
+    return next((entry for entry in np.ndindex(values.shape) if entry[:1] >= (start,) and values[entry] != 0), first)
 
 
 def _maxima_written(expr: sp.Basic) -> sp.Basic:
