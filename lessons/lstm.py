@@ -81,7 +81,7 @@ META = {
 def derive(d: Derivation, given: dict) -> None:
     """Fill `d` with the forward pass, the loss and the backward pass of the LSTM."""
     x = np.array(given["x"].value, dtype=float)
-    steps, inputs, hidden = x.shape[0], x.shape[1], len(given["h0"].value)
+    inputs, hidden = x.shape[1], len(given["h0"].value)
     weights = {key: _weight(d, given, key, (hidden, hidden + inputs)) for key in ("wf", "wi", "wc", "wo")}
     wy = _weight(d, given, "wy", (None, hidden))
     classes = _classes(given["target"].value, wy.shape[0])

@@ -337,7 +337,7 @@ def _embedding(d: Derivation, ids, table, side: str, count, vocab, shown: list[s
     X, x = sp.IndexedBase(f"X_{side}"), sp.IndexedBase(f"x_{side}")
     onehot_value = np.eye(len(table.value))[np.asarray(ids.value, int)]
     which = _("source") if side == "e" else _("fed")
-    onehot = d.step("src_onehot" if side == "e" else "fed_onehot", _("One-hot rows of the {which} words").format(which=which),
+    d.step("src_onehot" if side == "e" else "fed_onehot", _("One-hot rows of the {which} words").format(which=which),
                     explanation=_("δ_{k,id} (the Kronecker delta) is 1 where k = id, else 0: row t has a 1 in the column of word t's id and 0 elsewhere."),
                     symbol=X, index=(t, k), formula=sp.KroneckerDelta(k, ids.symbol[t]), value=onehot_value,
                     code=f"X_{side} = np.eye(len({table.var}))[{ids.var}.astype(int)]", concept="seq2seq.one_hot",

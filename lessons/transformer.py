@@ -295,7 +295,7 @@ def _embeddings(d: Derivation, h: dict) -> dict:
     size(d, NV, h["dims"]["vocab"])
     angle_v, pe_v = positions_values(rows, width)
     theta = d.name(sp.IndexedBase("theta"), "θ", r"\theta")
-    angle = d.step("angle", _("Angles of the positional encoding"),
+    d.step("angle", _("Angles of the positional encoding"),
                    explanation=_("θ_tj = t / 10000^(2i/d_model) for the column pair i = ⌊j/2⌋: columns 2i and 2i+1 share one frequency."),
                    symbol=theta, index=(t, j), formula=_over_wavelength(t, 2 * sp.floor(j / 2) / DM), value=angle_v,
                    code="theta = np.arange(max(len(src), len(tgt_in)))[:, None] / 10000.0 ** (2 * (np.arange(E.shape[1]) // 2) / E.shape[1])",
@@ -473,7 +473,7 @@ def _feed_forward(d: Derivation, h: dict, at: str, tag: str, x, block: str, labe
     W1, W2 = h[f"w1_{block}"], h[f"w2_{block}"]
     Z, H, F = _symbol(d, "Z", tag), _symbol(d, "H", tag), _symbol(d, "F", tag)
     zv = np.asarray(x.value) @ W1.value.T
-    hidden = d.step(f"{at}hidden", _("First layer"), explanation=_("Z_tl = Σ_j x_tj W₁_lj."), symbol=Z, index=(t, l),
+    d.step(f"{at}hidden", _("First layer"), explanation=_("Z_tl = Σ_j x_tj W₁_lj."), symbol=Z, index=(t, l),
                     formula=total(x.symbol[t, j] * W1.symbol[l, j], j, DM), value=zv, code=f"Z_{tag} = {x.var} @ {W1.var}.T",
                     concept="transformer.ffn_hidden", labels=(labels, ()))
     negative = int((zv < 0).sum())
@@ -512,7 +512,7 @@ def _output(d: Derivation, h: dict, N, labels: tuple):
     P = sp.IndexedBase("P")
     shift = d.step("out.shift", _("Shift each row by its largest logit"), explanation=_("m_t = max_v o_tv: exp never overflows."),
                    symbol=m, index=(t,), formula=Maximum(o[t, v], v, 0, NV - 1), value=m_v, code="m_o = o.max(axis=1)", concept="softmax_ce.shift")
-    exp = d.step("out.exp", _("Exponentials"), symbol=u, index=(t, v), formula=sp.exp(o[t, v] - m[t]), value=u_v,
+    d.step("out.exp", _("Exponentials"), symbol=u, index=(t, v), formula=sp.exp(o[t, v] - m[t]), value=u_v,
                  code="u_o = np.exp(o - m_o[:, None])", concept="softmax_ce.exp", labels=(labels, words))
     total_ = d.step("out.sum", _("Row sums"), symbol=Z, index=(t,), formula=total(u[t, v], v, NV), value=Z_v, code="Z_o = u_o.sum(axis=1)",
                     concept="softmax_ce.sum")

@@ -397,7 +397,7 @@ def _pair_note(ctx, value: np.ndarray, before, work: str) -> tuple[str, ...]:
 
 def _example(ctx, mode: str) -> None:
     """One training example of `mode`, worked out: inputs, forward pass, loss, gradients, update."""
-    d, h, vocab = ctx.d, ctx.h, ctx.vocab
+    d, vocab = ctx.d, ctx.vocab
     at, tag, label = MODES[mode]
     examples = training_examples(ctx.corpus, ctx.window, mode)
     number = _chosen(ctx.corpus, ctx.window, mode)
@@ -517,7 +517,7 @@ def _backward(ctx, n, hidden, output, sm, tgt, loss) -> None:
     """∂L/∂o, ∂L/∂Wᵒᵘᵗ, ∂L/∂h, ∂L/∂Wⁱⁿ (each checked by finite differences of the example's
     loss), the update of both matrices and the loss after it."""
     d, h, tag = ctx.d, ctx.h, n.tag
-    W_in, W_out, x = h["W_in"].value, h["W_out"].value, hidden.x.value
+    W_in, W_out = h["W_in"].value, h["W_out"].value
     L = (f"L_{tag}", "L", "L")
     delta = softmax_ce.gradient(d, sm, tgt, loss, at=n.at, names={"dL_do": (f"dL_do_{tag}", "∂L/∂o", r"\frac{\partial L}{\partial o}")})
     delta.title = _("Gradient at the logits: y - t")  # #15 does not derive it; #13 (dlsteps softmax) does
@@ -616,7 +616,7 @@ def _change_note(before: float, after: float, lr: float) -> tuple[str, ...]:
 
 def _training(ctx, mode: str, run, before) -> None:
     """Steps losses, trained, embeddings_after and cosine_after of `mode`."""
-    d, h = ctx.d, ctx.h
+    d = ctx.d
     at, tag, label = MODES[mode]
     losses, W_trained, _W_out = run
     count = len(training_examples(ctx.corpus, ctx.window, mode))

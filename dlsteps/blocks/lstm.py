@@ -215,7 +215,7 @@ def _bias_code(cell: Cell, g: str) -> str:
 
 
 def _concat(d: Derivation, cell: Cell, value: np.ndarray, at: str) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (_Tn, Hn, _Dn, t) = cell.names, cell.sizes
     h = name.array("h")
     x, h0 = cell.x.symbol, cell.h0.symbol
     formula = Cases((h0[k], sp.And(sp.Eq(t, 0), k < Hn)), (h[t - 1, k], k < Hn), (x[t, k - Hn], True))
@@ -242,7 +242,7 @@ EXPLAIN = {"f": N_("f_t = σ(a^f_t): how much of each entry of C_{t-1} to keep (
 
 
 def _gate(d: Derivation, cell: Cell, g: str, values: dict, at: str) -> None:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (_Tn, Hn, Dn, t) = cell.names, cell.sizes
     W, z = cell.W[g], cell.z
     bias = cell.b[g].symbol[j] if cell.b else 0
     a = d.step(f"{at}a_{g}", _("Pre-activation a^{g}_t = W_{g} z_t").format(g=g) + (" + b" if cell.b else ""),
@@ -266,7 +266,7 @@ def _previous(state: Any, first: Any, t: Any) -> sp.Expr:
 
 
 def _cell_state(d: Derivation, cell: Cell, value: np.ndarray, at: str) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (_Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     C = name.array("C")
     f, ig, c = (cell.gates[g] for g in ("f", "i", "c"))
     Cv = name.plain("C")
@@ -371,7 +371,7 @@ def _check(function: Callable[[np.ndarray], float], point: Any) -> GradientCheck
 
 
 def _dh_step(d: Derivation, cell: Cell, grads: dict, dl_dh: Any, dh_last: Any, dC_last: Any, at: str) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     dz, dh = name.array("dz"), name.array("dh")
     later = dh_last.symbol[j] if dh_last is not None else 0
     own = dl_dh.symbol[t, j] if dl_dh is not None else 0
@@ -408,7 +408,7 @@ def _dh_surrogate(cell: Cell, grads: dict, dl_dh: Any, dh_last: Any) -> Callable
 
 
 def _jacobian(d: Derivation, cell: Cell, at: str) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (Tn, _Hn, _Dn, _t) = cell.names, cell.sizes
     Cl = np.tanh(np.asarray(cell.C.value)[-1])
     o, C = cell.gates["o"].symbol, cell.C.symbol
     return d.step(f"{at}J_o", _("Jacobian ∂h_t/∂o_t of an element-wise product (at t = T-1)"),
@@ -419,9 +419,8 @@ def _jacobian(d: Derivation, cell: Cell, at: str) -> Step:
 
 
 def _do_step(d: Derivation, cell: Cell, dh: Step, grads: dict, at: str) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (_Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     C, Cv = cell.C.symbol, np.asarray(cell.C.value)
-    weights = np.asarray(dh.value) * np.tanh(Cv)
     return d.step(f"{at}do", _("Gradient at the output gate ∂L/∂o_t"),
                   explanation=_("∂L/∂o_{t,j} = Σ_k ∂L/∂h_{t,k} ∂h_{t,k}/∂o_{t,j}; the Jacobian is diagonal, so only k = j remains and the factor is tanh C_{t,j}: ∂L/∂o_t = ∂L/∂h_t ⊙ tanh C_t."),
                   symbol=name.array("do"), index=(t, j), lhs=sp.Derivative(name.scalar("L"), cell.gates["o"].symbol[t, j]),
@@ -432,7 +431,7 @@ def _do_step(d: Derivation, cell: Cell, dh: Step, grads: dict, at: str) -> Step:
 
 
 def _dC_step(d: Derivation, cell: Cell, dh: Step, grads: dict, dC_last: Any, at: str) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     dC, o, C, f = name.array("dC"), cell.gates["o"].symbol, cell.C.symbol, cell.gates["f"].symbol
     later = dC_last.symbol[j] if dC_last is not None else 0
     var = name.plain("dC")
@@ -463,7 +462,7 @@ DGATE = {"f": (N_("Gradient at the forget gate ∂L/∂f_t"), N_("C_t depends on
 
 
 def _dgate_step(d: Derivation, cell: Cell, dC: Step, g: str, grads: dict, at: str) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (_Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     other = {"f": None, "i": cell.gates["c"], "c": cell.gates["i"]}[g]
     factor = _previous(cell.C.symbol, cell.C0.symbol, t) if g == "f" else other.symbol[t, j]
     factor_value = _previous_value(cell) if g == "f" else np.asarray(other.value)
@@ -489,7 +488,7 @@ def _vanishing_note(previous: np.ndarray) -> tuple[str, ...]:
 
 def _gate_gradients(d: Derivation, cell: Cell, out: CellGradients, g: str, grads: dict, at: str, checks: dict) -> None:
     """Steps delta_<g>, dW_<g> (and db_<g>) for gate g."""
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (_Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     upstream, a, gate = out.dgate[g], cell.pre[g], cell.gates[g]
     kind = KIND[g]
     up = np.asarray(upstream.value)
@@ -508,7 +507,7 @@ def _gate_gradients(d: Derivation, cell: Cell, out: CellGradients, g: str, grads
 
 
 def _weight_gradient(d: Derivation, cell: Cell, g: str, delta: Step, at: str, checks: dict) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     W, z = cell.W[g], cell.z
     dv, zv = np.asarray(delta.value), np.asarray(z.value)
     return d.step(f"{at}dW_{g}", _("Gradient of W_{g}, summed over t").format(g=g),
@@ -520,7 +519,7 @@ def _weight_gradient(d: Derivation, cell: Cell, g: str, delta: Step, at: str, ch
 
 
 def _bias_gradient(d: Derivation, cell: Cell, g: str, delta: Step, at: str, checks: dict) -> Step:
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     dv = np.asarray(delta.value)
     return d.step(f"{at}db_{g}", _("Gradient of b_{g}, summed over t").format(g=g),
                   explanation=_("∂a^{g}_{{t,j}}/∂b_{g},j = 1, so ∂L/∂b_{g} = Σ_t δ^{g}_t.").format(g=g),
@@ -532,7 +531,7 @@ def _bias_gradient(d: Derivation, cell: Cell, g: str, delta: Step, at: str, chec
 
 def _through_time(d: Derivation, cell: Cell, out: CellGradients, grads: dict, at: str) -> None:
     """Step dz: ∂L/∂z_t = Σ_g W_gᵀ δ^g_t."""
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (_Tn, Hn, _Dn, t) = cell.names, cell.sizes
     delta = {g: np.asarray(out.delta[g].value) for g in GATES}
     W = {g: np.asarray(cell.W[g].value, float) for g in GATES}
     formula = total(sum((cell.W[g].symbol[j, k] * out.delta[g].symbol[t, j] for g in GATES), sp.S.Zero), j, Hn)
@@ -578,7 +577,7 @@ def cell_path(d: Derivation, cell: Cell, *, at: str = "") -> Paths:
     """Steps cell_path P_{t,j} = Π_{s=t+1}^{T-1} f_{s,j} = ∂C_{T-1,j}/∂C_{t,j} along the cell
     (1 at t = T-1), and squashed_path Q_{t,j} = Π_{s>t} f_{s,j}(1 - tanh² C_{s,j}): the same
     path if the state were squashed by tanh at every step, as an RNN's is."""
-    name, (Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
     f, C = np.asarray(cell.gates["f"].value), np.asarray(cell.C.value)
     paths = []
     for role, factor, code in (("P", f, "{f}"), ("Q", f * (1 - np.tanh(C) ** 2), "{f} * (1 - np.tanh({C}) ** 2)")):
