@@ -16,7 +16,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from dlsteps.errors import LessonError
 from dlsteps.i18n import _
-from dlsteps.model import CHECK_CODE, CHECK_FD, CHECK_FD_KINK, CHECK_FD_UNSETTLED, CHECK_FORMULA, Derivation, GradientCheck, Step
+from dlsteps.model import CHECK_CODE, CHECK_FD, CHECK_FD_KINK, CHECK_FD_UNSETTLED, CHECK_FORMULA, Caution, Derivation, GradientCheck, Step
 from dlsteps.symbolic import Maximum
 
 RTOL, ATOL = 1e-9, 1e-12
@@ -248,10 +248,10 @@ def allowance(step: Step, env: dict) -> np.ndarray | float:
     return ATOL + ROUNDING * size
 
 
-def pair(step: Step, env: dict) -> None:
-    """Compare the formula at the inputs with the NumPy value, allowing for the rounding
-    of cancelling terms (measured only when the plain comparison fails)."""
-    symbolic = evaluate(step, env)
+def pair(step: Step, env: dict, formula: sp.Expr | None = None) -> None:
+    """Compare the formula (or `formula`) at the inputs with the NumPy value, allowing for
+    the rounding of cancelling terms (measured only when the plain comparison fails)."""
+    symbolic = evaluate(step, env, formula)
     if agree(step.value, symbolic):
         return
     if not agree(step.value, symbolic, atol=allowance(step, env)):
@@ -286,7 +286,7 @@ def check_gradient(step: Step, env: dict) -> str:
         )
     if unsettled.any():
         entries = ", ".join(map(str, [tuple(map(int, p)) if len(p) > 1 else int(p[0]) for p in np.argwhere(unsettled)][:6]))
-        step.notes += (_("finite differences do not settle at entries {entries}: the loss changes there faster than float64 can follow, so those entries are checked by the formula and the code alone").format(entries=entries),)
+        step.notes += (Caution(_("finite differences do not settle at entries {entries}: the loss changes there faster than float64 can follow, so those entries are checked by the formula and the code alone").format(entries=entries)),)
         return CHECK_FD_UNSETTLED
     return CHECK_FD if where.all() else CHECK_FD_KINK
 
@@ -327,6 +327,8 @@ def check_step(step: Step, env: dict) -> None:
         raise LessonError(f"step {step.id!r}: the NumPy trace produced NaN")
     if step.formula is not None:
         pair(step, env)
+        if step.full is not None:
+            pair(step, env, step.full)
         step.check.append(CHECK_FORMULA)
     if step.gradient is not None:
         step.check.append(check_gradient(step, env))

@@ -83,6 +83,8 @@ def _common_options(
     output: Path | None = typer.Option(None, "--output", "-o", help=_("Write to this file instead of the screen."), rich_help_panel=_("Output")),
     precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17); JSON always has full float64."), rich_help_panel=_("Output")),
     code: bool = typer.Option(False, "--code", help=_("Show the NumPy line behind each value."), rich_help_panel=_("Output")),
+    element: list[str] | None = typer.Option(None, "--element", metavar="INDEX", help=_("The entry of each vector or matrix worked out with its numbers, counting from 0: --element 1 for vectors, --element 0,2 for matrices (give both to choose both; default: the first entry that is not 0)."), rich_help_panel=_("Output")),
+    expand: bool = typer.Option(False, "--expand", help=_("Work out every entry of arrays of at most 16 entries, and show formulas in full where a compact form is printed."), rich_help_panel=_("Output")),
     fragment: bool = typer.Option(False, "--fragment", help=_("With --format latex: the body alone, to paste into your own document."), rich_help_panel=_("Output")),
     worksheet: bool = typer.Option(False, "--worksheet", help=_("With --format markdown or latex: a worksheet, the values blank (the inputs and seed at the top)."), rich_help_panel=_("Worksheets")),
     answer_key: bool = typer.Option(False, "--answer-key", help=_("With --format markdown or latex: the worksheet's answer key, every value filled in."), rich_help_panel=_("Worksheets")),
@@ -102,7 +104,7 @@ def lesson_command(info: LessonInfo) -> Callable[..., None]:
 def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
     """Run a lesson with parsed options and print it; bad input exits 2, a failed check 1."""
     from dlsteps import engine
-    from dlsteps.inputs import parse_whole
+    from dlsteps.inputs import check_element, parse_element, parse_whole
 
     try:
         _check_format(options["format"], FORMATS)
@@ -111,8 +113,11 @@ def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
         precision = parse_whole(options["precision"], "--precision", 1, 17)
         _check_worksheet(options)
         seed = None if options["seed"] is None else parse_whole(options["seed"], "--seed", 0, 2**32 - 1)
+        elements = tuple(parse_element(text) for text in options["element"] or ())
         derivation = engine.run(info.name, typed_inputs(info, options, options["params"]), seed)
-        _emit(derivation, options, precision)
+        for element in elements:
+            check_element(element, derivation)
+        _emit(derivation, options, {"precision": precision, "show_code": options["code"], "elements": elements, "expand": options["expand"]})
     except InputError as error:
         _fail(info.name, str(error))
     except LessonError as error:
@@ -145,22 +150,23 @@ def _check_blanks(value: str) -> None:
         raise InputError(_("--blanks: '{value}' is not one of values, formulas").format(value=value))
 
 
-def _emit(derivation, options: dict[str, Any], precision: int) -> None:
-    """Show the derivation on the terminal (paged) or write it in the chosen format."""
+def _emit(derivation, options: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Show the derivation on the terminal (paged) or write it in the chosen format, with
+    the printers' `settings` (precision, show_code, elements, expand)."""
     from dlsteps import formats, output
     from dlsteps.printers import terminal
 
     paging = not options["no_pager"]
     if options["worksheet"] or options["answer_key"]:
         text = formats.as_sheet(derivation, options["format"], options["answer_key"], options["blanks"] or "values",
-                                precision, options["code"], options["fragment"])
+                                settings["precision"], settings["show_code"], options["fragment"])
         _write(text, options["output"], paging)
         return
     if options["format"] == "terminal" and options["output"] is None:
-        view = terminal.render(derivation, precision=precision, show_code=options["code"], width=output.console().width, ascii=not output.unicode_ok())
+        view = terminal.render(derivation, width=output.console().width, ascii=not output.unicode_ok(), **settings)
         output.show(view, paging=paging)
         return
-    text = formats.as_text(derivation, options["format"], precision, options["code"], options["fragment"])
+    text = formats.as_text(derivation, options["format"], fragment=options["fragment"], **settings)
     _write(text, options["output"], paging)
 
 

@@ -55,7 +55,8 @@ def booklet(names: list[str], format: str, folder: Path, precision: int = 4, for
         return paths
     for path, d in zip(paths, derivations):
         files.write(path, markdown.render(d, precision=precision))
-    index = [f"# {_('dlsteps lessons')}", ""] + [f"- [{d.title}]({d.lesson}.md): {d.lecture}" for d in derivations]
+    title = _("dlsteps lessons")
+    index = [f"# {title}", ""] + [f"- [{d.title}]({d.lesson}.md): {d.lecture}" for d in derivations]
     files.write(paths[-1], "\n".join(index) + "\n")
     return paths
 
@@ -119,7 +120,9 @@ def _together(bodies: list[str]) -> str:
 
 def _index(pairs: dict, combined: dict, format: str, blanks: str, precision: int) -> str:
     """The index: per lesson, each seed with its sheet, key and the command that marks it."""
-    lines = [f"# {_('Worksheets and answer keys')}", "",
+    title = _("Worksheets and answer keys")  # outside f-strings, where Babel finds them
+    header = " | ".join([_("seed"), _("worksheet"), _("answer key"), _("mark with")])
+    lines = [f"# {title}", "",
              _("One variant per seed: the same derivation with other numbers. Each sheet prints its seed; "
                "the key of a seed is made again with dlsteps LESSON --seed N --answer-key -f {format}.").format(format=format), ""]
     for lesson in dict.fromkeys(lesson for lesson, _seed in pairs):
@@ -127,7 +130,7 @@ def _index(pairs: dict, combined: dict, format: str, blanks: str, precision: int
         lines += [f"## {_(info.title)} ({lesson})", ""]
         if lesson in combined:
             lines += [_("All sheets: [{sheets}]({sheets}); all keys: [{keys}]({keys}).").format(sheets=combined[lesson][0], keys=combined[lesson][1]), ""]
-        lines += [f"| {_('seed')} | {_('worksheet')} | {_('answer key')} | {_('mark with')} |", "|---|---|---|---|"]
+        lines += [f"| {header} |", "|---|---|---|---|"]
         for (name, seed), (sheet, key) in pairs.items():
             if name == lesson:
                 check = ["dlsteps", "check", lesson, *(["--seed", str(seed)] if seed is not None else []), "--answers", sheet if format == "markdown" else "answers.toml"]

@@ -27,12 +27,13 @@ SHEET_FORMATS = ("markdown", "latex")
 LIST_FORMATS = ("terminal", "json")
 
 
-def as_text(derivation: Any, format: str, precision: int = 4, show_code: bool = False, fragment: bool = False) -> str:
-    """`derivation` in `format` as text (the terminal view without colors)."""
+def as_text(derivation: Any, format: str, precision: int = 4, show_code: bool = False, fragment: bool = False, **shown: Any) -> str:
+    """`derivation` in `format` as text (the terminal view without colors); `shown` are
+    the printers' other settings (elements, expand)."""
     from dlsteps import output
     from dlsteps.printers import json, latex, markdown, python, terminal
 
-    settings = {"precision": precision, "show_code": show_code}
+    settings = {"precision": precision, "show_code": show_code, **shown}
     if format == "json":
         return json.render(derivation)
     if format == "python":

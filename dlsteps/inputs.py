@@ -17,6 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from dlsteps.catalogue import InputSpec, LessonInfo
 from dlsteps.errors import InputError
@@ -84,6 +85,30 @@ def parse_whole(text: str, option: str, low: int, high: int) -> int:
     if not (re.fullmatch("[0-9]{1,20}", digits) and low <= int(digits) <= high):
         raise InputError(_("{option}: '{text}' is not a whole number from {low} to {high}").format(option=option, text=shown(text), low=low, high=high))
     return int(digits)
+
+
+def parse_element(text: str) -> tuple[int, ...]:
+    """An entry's indices from 0, ``1`` or ``0,2`` (``--element``)."""
+    pieces = text.split(",")
+    if not 1 <= len(pieces) <= 2 or not all(re.fullmatch("[0-9]{1,6}", piece.strip()) for piece in pieces):
+        raise InputError(_("--element: '{text}' is not an entry: give whole numbers from 0, e.g. --element 1 for vectors or --element 0,2 for matrices").format(text=shown(text)))
+    return tuple(int(piece) for piece in pieces)
+
+
+def check_element(element: tuple[int, ...], derivation: Any) -> None:
+    """Refuse an entry (``--element``) that no vector or matrix step of `derivation` has."""
+    import numpy as np
+
+    shapes = {np.shape(step.value) for step in derivation.steps() if step.index and np.ndim(step.value) == len(element)}
+    if any(all(x < n for x, n in zip(element, shape)) for shape in shapes):
+        return
+    text = ",".join(map(str, element))
+    if not shapes:
+        raise InputError(_("--element {element}: this lesson has no {kind} worked out by entry").format(element=text, kind=_("vector") if len(element) == 1 else _("matrix")))
+    if len(element) == 1:
+        raise InputError(_("--element {element}: no vector is that long (the longest has {n} entries, counted from 0)").format(element=text, n=max(shape[0] for shape in shapes)))
+    rows, columns = (max(shape[axis] for shape in shapes) for axis in (0, 1))
+    raise InputError(_("--element {element}: no matrix has that entry (at most {rows} rows and {columns} columns, counted from 0)").format(element=text, rows=rows, columns=columns))
 
 
 def parse_grid(text: str, option: str) -> list[list[float]]:

@@ -61,13 +61,21 @@ class Chart:
     y_label: str = ""
 
 
+class Caution(str):
+    """A note that warns: a value overflowed or underflowed, training diverged, a check
+    could not settle, an input makes the math undefined. Printed with ⚠; any other note
+    is a remark (a convention, the lecture's numbers, what the numbers show)."""
+
+
 @dataclass
 class Step:
     """One step of a derivation; see DESIGN.md for the meaning of each field.
 
     `symbol` is bound to `value`; with `index` symbols, `formula` gives the element at
     those indices (e.g. ``y[i] = exp(o[i]) / Sum(exp(o[k]))``). `lhs` overrides how the
-    left-hand side is written (e.g. a derivative). `code` is a NumPy statement that
+    left-hand side is written (e.g. a derivative). `full` is the formula in full, as
+    SymPy derives it, where `formula` is a compact form of it (shown with --expand;
+    both are checked). `code` is a NumPy statement that
     leaves the value in the variable `var`. `concept` names the skill the step
     exercises across lessons (``softmax_ce.exp``). `display` is ``heatmap`` for a matrix
     best read as shades; `chart` draws the value. `depends_on` and `check` are filled
@@ -80,6 +88,7 @@ class Step:
     symbol: Any = None
     index: tuple = ()
     formula: Any = None
+    full: Any = None
     lhs: Any = None
     value: Any = None
     substitute: bool = False

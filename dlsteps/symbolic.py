@@ -6,12 +6,27 @@
 - `Stacked(a, b, *indices)`: the entry of [a; b] (arrays joined along their last axis).
 - `Quotient(x, q)`, `Remainder(x, q)`: ⌊x/q⌋ and x mod q of whole numbers (a flat index
   split into row and column), which stay whole numbers in NumPy.
+- `in_order(expr)`: a sum or product built unevaluated, printed in the order written.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.pretty.stringpict import prettyForm
+
+
+IN_ORDER: set = set()
+"""Sums and products marked with `in_order`."""
+
+
+def in_order(expr: sp.Basic) -> sp.Basic:
+    """`expr`, a sum or product built unevaluated (``sp.Add(c, s, evaluate=False)``),
+    marked to be printed in the order written. The printers keep the order of any
+    unevaluated sum or product whose order is not SymPy's own; one written in SymPy's own
+    order needs this mark, or it is printed in the lecture's usual order (plus terms
+    first, the number and symbols before functions)."""
+    IN_ORDER.add(expr)
+    return expr
 
 
 class Maximum(sp.Function):

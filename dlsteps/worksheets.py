@@ -186,7 +186,8 @@ class LatexSheet(SheetMixin, LatexPrinter):
 
     def blank(self, step: Step) -> list[str]:
         left = self.math(step.left)
-        tag = f"{{\\small {_('answer')} \\texttt{{{self.paragraph(step.id)}}}: {self.paragraph(shape_words(step.value))}}}"
+        word = _("answer")  # outside the f-string, where Babel finds it
+        tag = f"{{\\small {word} \\texttt{{{self.paragraph(step.id)}}}: {self.paragraph(shape_words(step.value))}}}"
         if np.ndim(step.value) == 0:
             box = fit(f"{left} = \\boxed{{\\rule{{0pt}}{{1.3em}}\\hspace{{4.5cm}}}}")
         else:

@@ -22,7 +22,8 @@ from dlsteps.blocks import activations, attention
 from dlsteps.blocks.symbols import D, at_index, k, l, size, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
+from dlsteps.symbolic import in_order
 
 META = {
     "title": "Attention: scores, weights and the context vector",
@@ -138,7 +139,7 @@ def _output(d: Derivation, h: dict, att: attention.Attention, tanh: bool, drawn:
     z = d.step("combine", _("Output layer on [c; s]"),
                explanation=_("W_out [c; s] with W_out of shape (out, 2d): its first d columns multiply c, its last d columns multiply s."),
                symbol=sp.IndexedBase("z" if tanh else "o"), index=(l,),
-               formula=sp.Add(total(W[l, k] * c[k], k, D), total(W[l, D + k] * s[k], k, D), evaluate=False), value=value, notes=notes,
+               formula=in_order(sp.Add(total(W[l, k] * c[k], k, D), total(W[l, D + k] * s[k], k, D), evaluate=False)), value=value, notes=notes,
                code=f"{'z' if tanh else 'o'} = {h['W'].var} @ np.concatenate([{att.output.var}, {h['s'].var}])", concept="attention.combine")
     return z, activations.activate(d, z, "tanh", names={"a": "o"}) if tanh else z
 
@@ -172,7 +173,7 @@ def _backward(d: Derivation, h: dict, att: attention.Attention, out: tuple, tanh
 
     d.step("dL_ds", _("Gradient of the decoder state"),
            explanation=_("The two paths add up: ∂L/∂s_k = gᵈⁱʳ_k + gᵃᵗᵗ_k."), symbol=d.name(sp.IndexedBase("dL_ds"), "∂L/∂s", r"\frac{\partial L}{\partial s}"),
-           index=(k,), lhs=sp.Derivative(sp.Symbol("L"), h["s"].symbol[k]), formula=sp.Add(direct.symbol[k], back.query.symbol[k], evaluate=False),
+           index=(k,), lhs=sp.Derivative(sp.Symbol("L"), h["s"].symbol[k]), formula=in_order(sp.Add(direct.symbol[k], back.query.symbol[k], evaluate=False)),
            value=direct.value + back.query.value, code=f"dL_ds = {direct.var} + {back.query.var}", concept="attention.dL_ds",
            gradient=GradientCheck(whole, s))
 
@@ -186,6 +187,9 @@ def _speak_backward(back: attention.Backward, att: attention.Attention, scale: b
     average = float(weights @ back.weights.value)
     if (weights > 0).all():  # a weight that underflowed to 0 has ∂L/∂e_i = 0 whatever ∂L/∂α_i is
         back.scores.notes += (_("Σ_l α_l ∂L/∂α_l = {average:.4g}, the weighted average of ∂L/∂α: ∂L/∂e_i is positive where ∂L/∂α_i is above it, negative where it is below").format(average=average),)
+    else:
+        back.scores.notes += (Caution(_("α_i underflowed to exactly 0 at i = {places}, so ∂L/∂e_i = 0 there in float64 whatever ∂L/∂α_i is (the true gradient is tiny, not 0)").format(
+            places=", ".join(str(q) for q in np.flatnonzero(weights == 0)))),)
     back.query.title = _("Gradient of s through the scores")
     back.query.explanation = _("e_i = Σ_k s_k h_ik, so the path through the scores gives gᵃᵗᵗ_k = Σ_i ∂L/∂e_i h_ik") + (
         _(", divided by √d like the scores.") if scale else ".")

@@ -26,7 +26,7 @@ import sympy as sp
 from dlsteps.blocks import activations, dense, losses
 from dlsteps.blocks.symbols import i, m, n, total
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
 
 META = {
     "title": "Autoencoder: reconstruction loss and backpropagation",
@@ -132,7 +132,7 @@ def _noisy_input(d: Derivation, h: dict):
     d.section(_("Noisy input (denoising)"), _("A denoising autoencoder sees a corrupted input x̃ = x + ε but must reconstruct the clean x: the loss compares x̂ with x, not with x̃."))
     x, eps = h["x"], h["noise"]
     return d.step("noisy_input", _("Noisy input"), explanation=_("Add the noise ε to the clean input, element by element."),
-                  symbol=sp.IndexedBase("x_tilde"), index=(i,), formula=x.symbol[i] + eps.symbol[i],
+                  symbol=sp.IndexedBase("x_tilde"), index=(i,), formula=sp.Add(x.symbol[i], eps.symbol[i], evaluate=False),
                   value=x.value + eps.value, code="x_tilde = x + epsilon", concept="autoencoder.noisy_input")
 
 
@@ -268,8 +268,8 @@ def _change_note(before: float, after: float, lr: float, zero: bool) -> tuple[st
     if after < before:
         return (_("the loss fell from {a:.6g} to {b:.6g} ({p:.3g}% lower)").format(a=before, b=after, p=100 * (before - after) / before),)
     if after == before and zero:
-        return (_("the loss did not change ({a:.6g}): every gradient is exactly 0 in float64 (saturated sigmoids or an exact reconstruction), so the update left the weights where they were").format(a=before),)
+        return (Caution(_("the loss did not change ({a:.6g}): every gradient is exactly 0 in float64 (saturated sigmoids or an exact reconstruction), so the update left the weights where they were").format(a=before)),)
     if after == before:
-        return (_("the loss did not change in float64 ({a:.6g}): this step of α = {lr:.4g} is too small to show in it").format(a=before, lr=lr),)
-    return (_("the loss did not decrease: it rose from {a:.6g} to {b:.6g}. The gradient describes the loss only near the old weights, and a step of α = {lr:.4g} went too far along it (overshoot); a small enough α lowers the loss, since the step is along -∂L/∂W").format(
-        a=before, b=after, lr=lr),)
+        return (Caution(_("the loss did not change in float64 ({a:.6g}): this step of α = {lr:.4g} is too small to show in it").format(a=before, lr=lr)),)
+    return (Caution(_("the loss did not decrease: it rose from {a:.6g} to {b:.6g}. The gradient describes the loss only near the old weights, and a step of α = {lr:.4g} went too far along it (overshoot); a small enough α lowers the loss, since the step is along -∂L/∂W").format(
+        a=before, b=after, lr=lr)),)

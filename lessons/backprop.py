@@ -29,7 +29,7 @@ from dlsteps.blocks import dense, losses, softmax_ce
 from dlsteps.checks import FD_MAX_STEP, FD_STEP
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
 
 TYPED = 5
 """Layers whose weights and biases have options (--w1 .. --w5, --b1 .. --b5)."""
@@ -512,8 +512,8 @@ def _skip_note(net: Network, layer: int, role: str) -> tuple[str, ...]:
     skipped, count = net.skipped.get((layer, role), (0, 0))
     if not skipped:
         return ()
-    return (_("{skipped} of {count} entries are not compared with finite differences of the whole loss: a difference step in them would cross a ReLU kink (some z changes sign) or move some z by more than {bend}, where σ, tanh and softmax bend too sharply for the differences").format(
-        skipped=skipped, count=count, bend=BEND),)
+    return (Caution(_("{skipped} of {count} entries are not compared with finite differences of the whole loss: a difference step in them would cross a ReLU kink (some z changes sign) or move some z by more than {bend}, where σ, tanh and softmax bend too sharply for the differences").format(
+        skipped=skipped, count=count, bend=BEND)),)
 
 
 def kind_latex(kind: str) -> str:
@@ -591,5 +591,5 @@ def _change_note(before: float, change: float) -> str:
         return _("the loss fell by {drop:.4g} ({share:.3g}% of {before:.4g}): one step downhill").format(
             drop=-change, share=100 * -change / before, before=before)
     if change > 0:
-        return _("the loss rose by {rise:.4g}: the step overshoots the minimum along the gradient (a smaller --lr would help)").format(rise=change)
-    return _("the loss did not change: every gradient is 0 here (or too small to move it in float64)")
+        return Caution(_("the loss rose by {rise:.4g}: the step overshoots the minimum along the gradient (a smaller --lr would help)").format(rise=change))
+    return Caution(_("the loss did not change: every gradient is 0 here (or too small to move it in float64)"))

@@ -26,7 +26,7 @@ from dlsteps.blocks.symbols import D, j, k, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 from dlsteps.inputs import Given
-from dlsteps.model import Derivation
+from dlsteps.model import Caution, Derivation
 
 META = {
     "title": "Batch normalization and the vanishing gradient",
@@ -221,18 +221,24 @@ def cancelled(value: np.ndarray, terms: np.ndarray, name: str) -> tuple[str, ...
     value, terms = np.asarray(value, float), np.asarray(terms, float)
     floor = 4 * terms.shape[0] * np.finfo(float).eps * np.abs(terms).sum(axis=0)
     low = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-    return tuple(_("{name}{j} = {value:.4g} is 0 up to float64 rounding: its terms cancel, and float64 keeps about 16 digits of each").format(
-        name=name, j=str(q).translate(low), value=value[q]) for q in np.flatnonzero((value != 0) & (np.abs(value) <= floor)))
+    return tuple(Caution(_("{name}{j} = {value:.4g} is 0 up to float64 rounding: its terms cancel, and float64 keeps about 16 digits of each").format(
+        name=name, j=str(q).translate(low), value=value[q])) for q in np.flatnonzero((value != 0) & (np.abs(value) <= floor)))
 
 
 def depth_notes(given: float, normalized: float, depth: int) -> tuple[str, ...]:
     """The two products at k = K compared, computed from the slopes."""
     first, second = given**depth, normalized**depth
-    if second > first:
+    underflow = first == 0 or second == 0  # slopes are positive: a product of 0 is float64's underflow
+    if first == second == 0:
+        verdict = _("both products underflow to 0 in float64, so they cannot be compared here")
+    elif second == 0:
+        verdict = _("normalized, the product underflows to 0")
+    elif second > first:
         verdict = _("the normalized pre-activations keep {ratio:.3g} times more of the gradient").format(ratio=second / first) if first > 0 else _("as given, the product underflows to 0")
     elif second < first:
         verdict = _("here normalizing does not help: the pre-activations as given already sit where the sigmoid is steeper (their mean slope {g:.4g} > {n:.4g}); γ and β decide where y lands").format(g=given, n=normalized)
     else:
         verdict = _("both are equal here")
-    return (_("After K = {K} layers: {first:.3g} as given, {second:.3g} normalized, at most (1/4)^{K} = {bound:.3g}; {verdict}").format(
-        K=depth, first=first, second=second, bound=0.25**depth, verdict=verdict),)
+    note = _("After K = {K} layers: {first:.3g} as given, {second:.3g} normalized, at most (1/4)^{K} = {bound:.3g}; {verdict}").format(
+        K=depth, first=first, second=second, bound=0.25**depth, verdict=verdict)
+    return (Caution(note) if underflow else note,)

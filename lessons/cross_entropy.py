@@ -30,7 +30,7 @@ from dlsteps.blocks import activations, information
 from dlsteps.blocks.symbols import N, i, j, m, n, s, size, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
-from dlsteps.model import Chart, Derivation, GradientCheck
+from dlsteps.model import Caution, Chart, Derivation, GradientCheck
 
 META = {
     "title": "Information, entropy and cross-entropy",
@@ -138,8 +138,8 @@ def _surprise(d: Derivation, h: dict, key: str):
     with np.errstate(divide="ignore"):
         value = logs.scale(-np.log(dist.value))
     zeros = np.flatnonzero(dist.value == 0)
-    notes = (_("{a}_i = 0 for i = {where}: an impossible outcome would be infinitely surprising; it never happens, so it adds nothing to the entropy (0 log 0 = 0)").format(
-        a=key, where=", ".join(map(str, zeros))),) if len(zeros) else ()
+    notes = (Caution(_("{a}_i = 0 for i = {where}: an impossible outcome would be infinitely surprising; it never happens, so it adds nothing to the entropy (0 log 0 = 0)").format(
+        a=key, where=", ".join(map(str, zeros)))),) if len(zeros) else ()
     return d.step(f"surprise_{key}", _("Surprise of each outcome of {P}").format(P=key.upper()), symbol=I, index=(i,),
                   formula=-logs.log(dist.symbol[i]), value=value, code=f"{I} = -np.log({dist.var}){logs.divide}",
                   concept="cross_entropy.surprise", notes=notes)
@@ -225,11 +225,12 @@ def _batch_mean(d: Derivation, h: dict, full: float) -> None:
 
 
 def _worst(losses: np.ndarray, probabilities: np.ndarray) -> tuple[str, ...]:
-    """Which sample costs most; an infinite loss explained (computed from the numbers)."""
+    """Which sample costs most (a remark); an infinite loss explained (a caution), computed
+    from the numbers."""
     if np.isinf(losses).any():
         zero = np.flatnonzero(np.isinf(losses))
-        return (_("sample {s} gives its true class probability 0: -log 0 = ∞, so the mean is infinite too (PyTorch's CrossEntropyLoss works from logits, where a probability is never exactly 0)").format(
-            s=", ".join(map(str, zero))),)
+        return (Caution(_("sample {s} gives its true class probability 0: -log 0 = ∞, so the mean is infinite too (PyTorch's CrossEntropyLoss works from logits, where a probability is never exactly 0)").format(
+            s=", ".join(map(str, zero)))),)
     if len(losses) < 2:
         return ()
     worst = int(np.argmax(losses))

@@ -37,7 +37,7 @@ from dlsteps.blocks import activations, dense
 from dlsteps.blocks.symbols import j, m, size
 from dlsteps.errors import InputError
 from dlsteps.i18n import N_, _
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
 
 META = {
     "title": "GAN: one discriminator step and one generator step",
@@ -117,8 +117,8 @@ def term(kind: str, D, s, shown: str) -> tuple:
         note = _("{D} = {v:.17g} is so close to {edge} that float64 keeps few digits of the log, so this term is computed from the logit, {written} (np.logaddexp, as PyTorch's BCEWithLogitsLoss): {exact:.6g}").format(
             D=shown, v=D.value, edge=0 if kind == "real" else 1, written=WRITTEN[kind], exact=exact)
         return _formula(kind, D.symbol), exact, STABLE_CODE[kind].format(s=s.var), (note,)
-    note = _("{D} rounds to exactly {edge} in float64, so the log as written would be log 0 = -∞; the term is finite, {written} = {exact:.6g}, and is computed from the logit (np.logaddexp, as PyTorch's BCEWithLogitsLoss)").format(
-        D=shown, edge=0 if kind == "real" else 1, written=WRITTEN[kind], exact=exact)
+    note = Caution(_("{D} rounds to exactly {edge} in float64, so the log as written would be log 0 = -∞; the term is finite, {written} = {exact:.6g}, and is computed from the logit (np.logaddexp, as PyTorch's BCEWithLogitsLoss)").format(
+        D=shown, edge=0 if kind == "real" else 1, written=WRITTEN[kind], exact=exact))
     return STABLE[kind](s.symbol), exact, STABLE_CODE[kind].format(s=s.var), (note,)
 
 
@@ -242,7 +242,7 @@ def _discriminator(d: Derivation, h: dict, G) -> dict:
              _term_step(d, "d.loss_fake", _("Fake term"), _("-log(1 - D(G(z))): small when D calls the fake colour fake (D(G(z)) → 0)."),
                         fake, "fake", ("L_fake", "L_fake", r"L_{\mathrm{fake}}"))]
     L_D = d.step("d.loss", _("Discriminator loss"), explanation=_("L_D = L_real + L_fake."),
-                 symbol=_symbol(d, "L_D", "L_D", "L_{D}"), formula=parts[0].symbol + parts[1].symbol,
+                 symbol=_symbol(d, "L_D", "L_D", "L_{D}"), formula=sp.Add(parts[0].symbol, parts[1].symbol, evaluate=False),
                  value=parts[0].value + parts[1].value, code="L_D = L_real + L_fake", concept="gan.d_loss", substitute=True)
     return {"real": real, "fake": fake, "loss": L_D}
 
@@ -300,12 +300,12 @@ def _d_gradients(d: Derivation, h: dict, G, disc: dict) -> dict:
     L_D, wv = sp.Symbol("L_D"), h["w"].symbol
     gw = d.step("d.dL_dw", _("Gradient of L_D by w"), explanation=_("Both terms depend on w: ∂L_D/∂w_j = ∂L_real/∂w_j + ∂L_fake/∂w_j = δ_real x_j + δ_fake G_j."),
                 symbol=sp.IndexedBase(_symbol(d, "dLD_dw", "∂L_D/∂w", r"\frac{\partial L_{D}}{\partial w}")), index=(j,),
-                lhs=sp.Derivative(L_D, wv[j]), formula=parts["real"].W.symbol[j] + parts["fake"].W.symbol[j],
+                lhs=sp.Derivative(L_D, wv[j]), formula=sp.Add(parts["real"].W.symbol[j], parts["fake"].W.symbol[j], evaluate=False),
                 value=parts["real"].W.value + parts["fake"].W.value, code="dLD_dw = dLreal_dw + dLfake_dw",
                 concept="gan.d_grad_w", gradient=_by(lambda p: d_loss(x, G.value, p, b), w))
     gb = d.step("d.dL_db", _("Gradient of L_D by b"), explanation=_("∂L_D/∂b = ∂L_real/∂b + ∂L_fake/∂b = δ_real + δ_fake."),
                 symbol=_symbol(d, "dLD_db", "∂L_D/∂b", r"\frac{\partial L_{D}}{\partial b}"), lhs=sp.Derivative(L_D, h["b"].symbol),
-                formula=parts["real"].b.symbol + parts["fake"].b.symbol, value=parts["real"].b.value + parts["fake"].b.value,
+                formula=sp.Add(parts["real"].b.symbol, parts["fake"].b.symbol, evaluate=False), value=parts["real"].b.value + parts["fake"].b.value,
                 code="dLD_db = dLreal_db + dLfake_db", concept="gan.d_grad_b", substitute=True,
                 gradient=_by(lambda p: d_loss(x, G.value, w, p), b))
     return {"w": gw, "b": gb}
@@ -354,8 +354,8 @@ def _chain(d: Derivation, unit: Pass, kind: str, at: str, key: str, loss: str, t
                   explanation=_("δ = ∂{L}/∂{s} = ∂{L}/∂{D} · σ'({s}). ").format(L=loss, s=sshown[0], D=Dshown[0]) + text,
                   lhs=sp.Derivative(L, s.symbol), formula=simple(D.symbol), value=float(simple(np.float64(D.value))),
                   code=f"delta_{key} = " + simple_code.format(D=D.var), concept="activations.delta", gradient=check, substitute=True,
-                  notes=(_("{D} rounds to exactly {edge} in float64, so ∂{L}/∂{D} = {written} is infinite there and is not shown; the product with σ' = {D}(1 - {D}) = 0 is written in its simplified form, which is exact").format(
-                      D=Dshown[0], edge=0 if kind == "real" else 1, L=loss, written=code.format(D=Dshown[0])),))
+                  notes=(Caution(_("{D} rounds to exactly {edge} in float64, so ∂{L}/∂{D} = {written} is infinite there and is not shown; the product with σ' = {D}(1 - {D}) = 0 is written in its simplified form, which is exact").format(
+                      D=Dshown[0], edge=0 if kind == "real" else 1, L=loss, written=code.format(D=Dshown[0]))),))
 
 
 def _d_update(d: Derivation, h: dict, G, disc: dict, grads: dict) -> dict:
@@ -384,7 +384,7 @@ def _moved(before: float, after: float, what: str, which: str) -> str:
 def _loss_after(d: Derivation, at: str, terms: list, name: tuple, before, lr: float, grads) -> None:
     """The loss again with the updated parameters, as the sum of its -log terms, and ΔL."""
     pieces = [term(kind, unit.out, unit.layer.z, dense.shown(d, unit.out)[0]) for kind, unit in terms]
-    formula = sp.Add(*(piece[0] for piece in pieces))
+    formula = sp.Add(*(piece[0] for piece in pieces), evaluate=False)  # the real term, then the fake one
     after = d.step(f"{at}loss_after", _("Loss after the update"), explanation=_("The same loss at the updated parameters."),
                    symbol=_symbol(d, *name), formula=formula, value=float(sum(piece[1] for piece in pieces)),
                    code=f"{name[0]} = " + " + ".join(f"({piece[2]})" for piece in pieces), concept="gan.loss_after",
@@ -398,14 +398,15 @@ def _loss_after(d: Derivation, at: str, terms: list, name: tuple, before, lr: fl
 
 def change_note(before: float, after: float, lr: float, zero: bool) -> str:
     """What the update did to the loss, from the numbers."""
+    before, after = before + 0.0, after + 0.0  # a loss of -0.0 (log 1 negated) is shown as 0
     if after < before:
         return _("the loss fell from {a:.6g} to {b:.6g}").format(a=before, b=after)
     if after == before and zero:
-        return _("the loss did not change ({a:.6g}): every gradient is exactly 0 in float64 (saturated sigmoids), so nothing moved").format(a=before)
+        return Caution(_("the loss did not change ({a:.6g}): every gradient is exactly 0 in float64 (saturated sigmoids), so nothing moved").format(a=before))
     if after == before:
-        return _("the loss did not change in float64 ({a:.6g}): this step of η = {lr:.4g} is too small to show in it").format(a=before, lr=lr)
-    return _("the loss did not decrease: it rose from {a:.6g} to {b:.6g}; the gradient describes the loss only near the old parameters, and a step of η = {lr:.4g} went too far along it (overshoot)").format(
-        a=before, b=after, lr=lr)
+        return Caution(_("the loss did not change in float64 ({a:.6g}): this step of η = {lr:.4g} is too small to show in it").format(a=before, lr=lr))
+    return Caution(_("the loss did not decrease: it rose from {a:.6g} to {b:.6g}; the gradient describes the loss only near the old parameters, and a step of η = {lr:.4g} went too far along it (overshoot)").format(
+        a=before, b=after, lr=lr))
 
 
 # ---- G's loss, gradients and update -------------------------------------------------------
@@ -493,7 +494,7 @@ def _comparison(d: Derivation, new_d: dict) -> None:
                 value=-D.value, code=f"g_mm = -{D.var}", concept="gan.minimax",
                 gradient=_by(lambda p: term_value("minimax", p), s.value))
     if ns.value == 0:
-        mm.notes += (_("D′(G(z)) rounds to 1 in float64: the non-saturating gradient -(1 - D′) is 0 and the ratio of the two is not defined"),)
+        mm.notes += (Caution(_("D′(G(z)) rounds to 1 in float64: the non-saturating gradient -(1 - D′) is 0 and the ratio of the two is not defined")),)
         return
     d.step("cmp.ratio", _("Ratio of the two gradients"), explanation=_("-D′ / (-(1 - D′)) = D′/(1 - D′): the minimax gradient is this fraction of the non-saturating one (also through w′, σ'(u) and z, which both share)."),
            symbol=_symbol(d, "ratio", "r", "r"), formula=mm.symbol / ns.symbol, value=mm.value / ns.value,

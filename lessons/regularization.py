@@ -16,7 +16,7 @@ from dlsteps.blocks import linear
 from dlsteps.blocks.symbols import D, N, j, k, s, t, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
 
 META = {
     "title": "L1 and L2 regularization",
@@ -42,8 +42,9 @@ _SUPERSCRIPT = {"L1": "ᴸ¹", "L2": "ᴸ²"}
 
 
 def soft_threshold(u, threshold):
-    """sign(u) max(0, |u| - ηλ): the L1 proximal step."""
-    return sp.sign(u) * sp.Max(sp.Abs(u) - threshold, 0)
+    """sign(u) max(0, |u| - ηλ): the L1 proximal step, written in that order (SymPy's
+    order is max(…)⋅sign(u), and its |w - ηg| turns into |ηg - w|)."""
+    return sp.Mul(sp.sign(u), sp.Max(sp.Abs(u, evaluate=False) - threshold, 0), evaluate=False)
 
 
 def l1_numpy(w, g, lr, lam_):
@@ -111,7 +112,7 @@ def _gradients(d: Derivation, h: dict, model):
     grads = linear.gradients(d, *model)
     w, lam_, W = h["w"].value, h["lam"].value, h["w"].symbol
     zeros = np.flatnonzero(w == 0)
-    notes = (_("w_{which} = 0 here: |w| has no derivative at 0; any value in [-λ, λ] is a subgradient and sign(0) = 0 picks the middle one").format(which=", w_".join(map(str, zeros))),) if len(zeros) else ()
+    notes = (Caution(_("w_{which} = 0 here: |w| has no derivative at 0; any value in [-λ, λ] is a subgradient and sign(0) = 0 picks the middle one").format(which=", w_".join(map(str, zeros)))),) if len(zeros) else ()
     d.step("grad_l1", _("L1 penalty by each weight"), explanation=_("d(λ|w_j|)/dw_j = λ sign(w_j): the same size λ however small the weight."),
            lhs=sp.Derivative(p1, W[j]), index=(j,), formula=lam * sp.sign(W[j]), value=lam_ * np.sign(w), var="grad_l1",
            code="grad_l1 = lam * np.sign(w)", notes=notes, concept="regularization.grad_l1",
@@ -123,18 +124,19 @@ def _gradients(d: Derivation, h: dict, model):
 
 
 def decay_notes(factor: float, lam_: float) -> tuple[str, ...]:
-    """What multiplying by κ = 1 - 2ηλ does, for the actual κ."""
+    """What multiplying by κ = 1 - 2ηλ does, for the actual κ: a remark for 0 < κ ≤ 1, a
+    caution where the penalty wipes out (κ = 0), flips (κ < 0) or grows (κ < -1) the weights."""
     if lam_ == 0:
         return (_("λ = 0, so κ = 1: no decay; the L2 update is plain gradient descent"),)
     if factor > 0:
         return (_("0 < κ < 1: the penalty alone would shrink a weight geometrically (w, κw, κ²w, …), towards 0 but never exactly to it"),)
     if factor == 0:
-        return (_("κ = 0: the penalty part wipes out the weights each step, so w' = -η g depends on the data gradient alone"),)
+        return (Caution(_("κ = 0: the penalty part wipes out the weights each step, so w' = -η g depends on the data gradient alone")),)
     if factor >= -1:
-        return (_("κ = {kappa:.4g} < 0: the factor flips the sign of every weight each step (ηλ > 1/2 overshoots 0){shrinks}").format(
-            kappa=factor, shrinks=_("; |κ| ≤ 1, so it does not grow them") if factor == -1 else _("; |κ| < 1, so it still shrinks them")),)
-    return (_("κ = {kappa:.4g}: |κ| > 1 flips the sign of every weight and multiplies its size by {size:.4g} each step, so the penalty makes the weights grow; κ ≥ -1 needs λ ≤ 1/η").format(
-        kappa=factor, size=abs(factor)),)
+        return (Caution(_("κ = {kappa:.4g} < 0: the factor flips the sign of every weight each step (ηλ > 1/2 overshoots 0){shrinks}").format(
+            kappa=factor, shrinks=_("; |κ| ≤ 1, so it does not grow them") if factor == -1 else _("; |κ| < 1, so it still shrinks them"))),)
+    return (Caution(_("κ = {kappa:.4g}: |κ| > 1 flips the sign of every weight and multiplies its size by {size:.4g} each step, so the penalty makes the weights grow; κ ≥ -1 needs λ ≤ 1/η").format(
+        kappa=factor, size=abs(factor))),)
 
 
 def l1_notes(w, u, threshold, new) -> tuple[str, ...]:
@@ -234,16 +236,16 @@ def _loss_table(d: Derivation, h: dict, lin, table, kind: str, label: str) -> No
 
 
 def rise_notes(values: np.ndarray, weights: np.ndarray, label: str) -> tuple[str, ...]:
-    """A remark when the loss rises between rows, computed from them."""
+    """A caution when the loss rises between rows, computed from them."""
     rises = np.flatnonzero(values[1:] > values[:-1] * (1 + 1e-9) + 1e-300)
     if not len(rises):
         return ()
     size = np.abs(weights).max(axis=1)
     if values[-1] > values[0]:
-        return (_("The {label} loss rises from {first:.4g} at row 0 to {last:.4g} at row {T}, and the largest |w| goes from {w0:.4g} to {wT:.4g}: these updates move away from the minimum (a smaller --lr or --lambda would help)").format(
-            label=label, first=values[0], last=values[-1], T=len(values) - 1, w0=size[0], wT=size[-1]),)
-    return (_("The {label} loss rises in {n} of the {T} updates (first from row {t} to {t1}), though it ends lower than it started: the steps overshoot").format(
-        label=label, n=len(rises), T=len(values) - 1, t=rises[0], t1=rises[0] + 1),)
+        return (Caution(_("The {label} loss rises from {first:.4g} at row 0 to {last:.4g} at row {T}, and the largest |w| goes from {w0:.4g} to {wT:.4g}: these updates move away from the minimum (a smaller --lr or --lambda would help)").format(
+            label=label, first=values[0], last=values[-1], T=len(values) - 1, w0=size[0], wT=size[-1])),)
+    return (Caution(_("The {label} loss rises in {n} of the {T} updates (first from row {t} to {t1}), though it ends lower than it started: the steps overshoot").format(
+        label=label, n=len(rises), T=len(values) - 1, t=rises[0], t1=rises[0] + 1)),)
 
 
 def _diverges(path) -> bool:

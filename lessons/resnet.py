@@ -36,7 +36,7 @@ from dlsteps.blocks import activations as act
 from dlsteps.blocks import dense, losses
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
 
 META = {
     "title": "ResNet: a skip connection against the vanishing gradient",
@@ -251,7 +251,7 @@ def residual(d: Derivation, names: Scenario, h, source, layer: int, skip) -> obj
     return d.step(f"{names.at}residual", _("The skip connection"),
                   explanation=_("The input of layer {p} is added to layer {q}'s activation: ResNet's identity path, ∂ã{qs}/∂{source} = 1 on top of the path through the layers.").format(
                       p=skip[0], q=skip[1], qs=sub(skip[1]), source=dense.shown(d, source)[0]),
-                  symbol=symbol, formula=h.symbol + source.symbol, value=h.value + source.value,
+                  symbol=symbol, formula=sp.Add(h.symbol, source.symbol, evaluate=False), value=h.value + source.value,
                   code=f"{a[0]} = {h.var} + {source.var}", concept="resnet.residual", substitute=True)
 
 
@@ -369,15 +369,21 @@ def _loss_by_activation(ref: dict, value: float, layer: int, skip) -> float:
 # ---- the chain-rule product, the ratios and the comparison ---------------------------------------
 
 
-def chain_expr(names: Scenario, n: int, skip) -> tuple[sp.Expr, list]:
-    """∂L/∂w_1 as the chain-rule product in the scenario's symbols: E_N = ∂L/∂a_N,
-    E_(l-1) = w_l σ'(z_l) E_l (+ E_q where l = p), and ∂L/∂w_1 = σ'(z_1) x E_1."""
-    g = {n: sp.Symbol(names.da(n)[0])}
+def chain_expr(names: Scenario, n: int, skip) -> sp.Expr:
+    """∂L/∂w_1 as the chain-rule product in the scenario's symbols, in the chain rule's
+    order from the output down: E_N = ∂L/∂a_N, E_(l-1) = E_l σ'(z_l) w_l (+ E_q where
+    l = p), and ∂L/∂w_1 = E_1 σ'(z_1) x. Written unevaluated, so it prints in that order."""
+    g = {n: [sp.Symbol(names.da(n)[0])]}  # each E_l as its list of factors
     for layer in range(n, 1, -1):
-        g[layer - 1] = sp.Symbol(f"w{layer}") * sp.Symbol(names.prime(layer)[0]) * g[layer]
-        if skip and layer == skip[0]:
-            g[layer - 1] = sp.Add(g[layer - 1], g[skip[1]], evaluate=False)  # through the layers, then the shortcut
-    return sp.Symbol(names.prime(1)[0]) * sp.Symbol("x") * g[1]
+        g[layer - 1] = g[layer] + [sp.Symbol(names.prime(layer)[0]), sp.Symbol(f"w{layer}")]
+        if skip and layer == skip[0]:  # through the layers, then the shortcut
+            g[layer - 1] = [sp.Add(_product(g[layer - 1]), _product(g[skip[1]]), evaluate=False)]
+    return _product(g[1] + [sp.Symbol(names.prime(1)[0]), sp.Symbol("x")])
+
+
+def _product(factors: list) -> sp.Expr:
+    """The factors multiplied in the order given (one factor alone as itself)."""
+    return factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
 
 
 def chain(d: Derivation, names: Scenario, run: dict, ws: list, x, skip, ref: dict) -> None:
@@ -392,7 +398,7 @@ def chain(d: Derivation, names: Scenario, run: dict, ws: list, x, skip, ref: dic
     d.step(f"{names.at}chain", title,
            explanation=chain_text(names, n, skip),
            lhs=sp.Derivative(sp.Symbol(f"L{names.prefix}"), ws[0].symbol), formula=formula, value=value, var=var,
-           code=f"{var} = {sp.pycode(formula)}", concept="resnet.chain", substitute=True,
+           code=f"{var} = {sp.pycode(formula, order='none')}", concept="resnet.chain", substitute=True,
            notes=chain_notes(names, run, ws, x, skip, ref),
            gradient=whole_loss(ref, x.value, ref["t"], skip, 1))
 
@@ -414,7 +420,7 @@ def chain_notes(names: Scenario, run: dict, ws: list, x, skip, ref: dict) -> tup
     top = max(run["prime"][l].value for l in run["prime"])
     notes.append(_("the largest σ′ here is {top:.4g} (σ′ ≤ 0.25 always)").format(top=top))
     if x.value == 0:
-        notes.append(_("x = 0, so ∂/∂w₁ = δ₁ x = 0 whatever the layers above do"))
+        notes.append(Caution(_("x = 0, so ∂/∂w₁ = δ₁ x = 0 whatever the layers above do")))
     if skip and skip[0] > 1:
         through = float(run["loss"].gradient.value * np.prod([run["prime"][l].value * ws[l - 1].value for l in range(n, 1, -1)])
                         * run["prime"][1].value * x.value)
@@ -434,8 +440,8 @@ def layer_factors(names: Scenario, factors: list[float]) -> str:
     product = float(np.prod(factors))
     if product == 0 and min(factors) > 0:
         exponent = float(np.sum(np.log10(factors)))
-        return _("per layer above w₁: {listed}; together about 10^{exponent:.0f}, below the smallest float64 (about 5e-324): the product underflows to 0").format(
-            listed=listed, exponent=exponent)
+        return Caution(_("per layer above w₁: {listed}; together about 10^{exponent:.0f}, below the smallest float64 (about 5e-324): the product underflows to 0").format(
+            listed=listed, exponent=exponent))
     how = _("shrinks") if product < 1 else (_("grows") if product > 1 else _("keeps its size"))
     return _("per layer above w₁: {listed}; together they multiply by {product:.4g}: the path through the layers {how} towards the input").format(
         listed=listed, product=product, how=how)
@@ -456,8 +462,8 @@ def ratio(d: Derivation, names: Scenario, run: dict, ref: dict):
     first, last = run["dw"][1], run["dw"][n]
     value = divide(first.value, last.value)
     if value is None:
-        d.find(f"{names.at}chain").notes += (_("∂/∂w{n} is {last:.4g}, so the ratio ∂/∂w₁ ÷ ∂/∂w{n} is not a number and is not computed").format(
-            n=sub(n), last=last.value),)
+        d.find(f"{names.at}chain").notes += (Caution(_("∂/∂w{n} is {last:.4g}, so the ratio ∂/∂w₁ ÷ ∂/∂w{n} is not a number and is not computed").format(
+            n=sub(n), last=last.value)),)
         return None
     symbol = d.name(sp.Symbol(f"{names.prefix}ratio"), "r" + names.mark, r"\tilde{r}" if names.skip else "r")
     return d.step(f"{names.at}ratio", _("Ratio ∂/∂w₁ ÷ ∂/∂w{n}").format(n=sub(n)),
@@ -495,6 +501,8 @@ def verdict(plain: dict, skip: dict, plain_ref: dict, skip_ref: dict) -> tuple[s
         return (_("a ratio is not a number here, so compare |∂/∂w₁| directly: plain {a:.4g}, skip {b:.4g}").format(
             a=abs(plain_ref["dw"][0]), b=abs(skip_ref["dw"][0])),)
     r, rt = abs(plain["ratio"].value), abs(skip["ratio"].value)
+    if r == 0 and rt == 0:
+        return (Caution(_("both ratios are 0 (∂/∂w₁ = 0 in both scenarios), so they cannot tell the scenarios apart, and k = r̃ ÷ r is not a number and is not computed")),)
     if np.isclose(r, rt, rtol=1e-9, atol=0):
         return (_("|r̃| = |r| (to rounding): this skip changes the input-side share not at all"),)
     if rt > r:

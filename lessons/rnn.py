@@ -29,7 +29,7 @@ from dlsteps.blocks.symbols import D, H, T, i, j, k, l, n, size, t, total
 from dlsteps.errors import InputError
 from dlsteps.inputs import Given
 from dlsteps.i18n import _
-from dlsteps.model import Chart, Derivation, GradientCheck
+from dlsteps.model import Caution, Chart, Derivation, GradientCheck
 from dlsteps.symbolic import Maximum, Quotient, Remainder
 
 META = {
@@ -252,7 +252,8 @@ def _forward(d: Derivation, h: dict, v: dict, s: dict, given: dict) -> None:
               + _sizes_text(h) + _origin_text(d, given, h))
     x, U, W, hi = (h[key].symbol for key in ("x", "U", "W", "h_init"))
     hp, a, hs = d.name(sp.IndexedBase("h_prev"), "h_prev", r"h^{\mathrm{prev}}"), sp.IndexedBase("a"), sp.IndexedBase("h")
-    bias, bias_code = (0, "") if h["b"] is None else (h["b"].symbol[i], " + b")
+    bias, bias_code = ((), "") if h["b"] is None else ((h["b"].symbol[i],), " + b")
+    weighted = sp.Add(total(U[i, k] * x[t, k], k, D), total(W[i, j] * hp[t, j], j, H), *bias, evaluate=False)  # the bias last
     used = tuple(h[key].id for key in ("x", "h_init", "U", "W")) + (() if h["b"] is None else ("bias",))
     with d.recurrence():  # h_prev_t is h_(t-1); a_t uses h_prev_t: the worked row is t = 1
         s["prev"] = d.step("previous", _("The state each step receives"),
@@ -262,7 +263,7 @@ def _forward(d: Derivation, h: dict, v: dict, s: dict, given: dict) -> None:
                                  f"    h_prev[step] = state\n    state = np.tanh(U @ x[step] + W @ state{bias_code})"))
         s["a"] = d.step("preactivation", _("Weighted sums: input term plus recurrent term"),
                         explanation=_("a_t = U x_t + W h_(t-1)") + (_(" + b") if h["b"] is not None else _(" (no bias, as in the lecture; --bias adds one)")) + ".",
-                        symbol=a, index=(t, i), formula=total(U[i, k] * x[t, k], k, D) + total(W[i, j] * hp[t, j], j, H) + bias,
+                        symbol=a, index=(t, i), formula=weighted,
                         value=v["a"], code=f"a = x @ U.T + h_prev @ W.T{bias_code}", concept="dense.forward")
         s["h"] = d.step("hidden", _("Hidden states"), explanation=_("h_t = tanh(a_t), in (-1, 1)."), symbol=hs, index=(t, i),
                         formula=sp.tanh(a[t, i]), value=v["h"], code="h = np.tanh(a)", concept="activations.tanh",
@@ -279,7 +280,7 @@ def _saturation(a: np.ndarray) -> tuple[str, ...]:
     if not len(where):
         return ()
     places = ", ".join(f"(t={r}, i={c})" for r, c in where[:6]) + (" …" if len(where) > 6 else "")
-    return (_("tanh saturates at {places}: |a| > 3 there, so 1 - h² < 0.01 and little gradient passes back through those units").format(places=places),)
+    return (Caution(_("tanh saturates at {places}: |a| > 3 there, so 1 - h² < 0.01 and little gradient passes back through those units").format(places=places)),)
 
 
 # ----------------------------------------------------------------------------- loss
@@ -305,7 +306,7 @@ def _loss(d: Derivation, h: dict, v: dict, s: dict) -> None:
                          symbol=y_star, index=(t, k), formula=sp.KroneckerDelta(k, c[t]), value=v["y_star"],
                          code="y_star = np.eye(len(V))[c.astype(int)]", concept="rnn.target")
     d.step("step_loss", _("Cross-entropy of each step"), explanation=_("ℓ_t = -Σ_k y*_tk log y_tk = -log y_(t, c_t)."),
-           symbol=ell, index=(t,), formula=-total(y_star[t, k] * log_y[t, k], k, n), value=v["ell"],
+           symbol=ell, index=(t,), formula=-total(sp.Mul(y_star[t, k], log_y[t, k], evaluate=False), k, n), value=v["ell"],
            code="ell = -(y_star * log_y).sum(axis=1)", concept="softmax_ce.loss")
     s["L"] = d.step("loss", _("Loss summed over the steps"), symbol=L, formula=total(ell[t], t, T), value=float(v["ell"].sum()),
                     code="L = ell.sum()", concept="rnn.loss", substitute=True)
@@ -484,7 +485,7 @@ def trend(norms: np.ndarray) -> tuple[str, ...]:
     if len(norms) == 1:
         return (_("One step only: no product yet (‖P_0‖ = ‖J_0‖ = {v:.4g}); give more rows of --x to see it shrink or grow").format(v=first),)
     if last == 0:
-        return (_("‖P_t‖ reaches 0 by step {t}: no gradient from there reaches h_init at all").format(t=int(np.argmax(norms == 0))),)
+        return (Caution(_("‖P_t‖ reaches 0 by step {t}: no gradient from there reaches h_init at all").format(t=int(np.argmax(norms == 0)))),)
     ratio = last / first if first else np.inf
     steady = np.all(np.diff(norms) < 0) if ratio < 1 else np.all(np.diff(norms) > 0)
     way = _("at every step") if steady else _("overall, though not at every step")
@@ -492,6 +493,6 @@ def trend(norms: np.ndarray) -> tuple[str, ...]:
         return (_("Shrinking {way}: ‖P_t‖ falls from {a:.4g} at t = 0 to {b:.4g} at t = {T} (× {r:.3g}, about × {g:.3g} per step). A gradient at h_{T} reaches h_init multiplied by P_{T}ᵀ, one at h_0 by P_0ᵀ only: by these norms the one from the last step arrives × {r:.3g} as strong. That is the vanishing gradient").format(
             way=way, a=first, b=last, T=len(norms) - 1, r=ratio, g=ratio ** (1 / (len(norms) - 1))),)
     if ratio > 1:
-        return (_("Growing {way}: ‖P_t‖ rises from {a:.4g} at t = 0 to {b:.4g} at t = {T} (× {r:.3g}, about × {g:.3g} per step): gradients carried back this far explode").format(
-            way=way, a=first, b=last, T=len(norms) - 1, r=ratio, g=ratio ** (1 / (len(norms) - 1))),)
+        return (Caution(_("Growing {way}: ‖P_t‖ rises from {a:.4g} at t = 0 to {b:.4g} at t = {T} (× {r:.3g}, about × {g:.3g} per step): gradients carried back this far explode").format(
+            way=way, a=first, b=last, T=len(norms) - 1, r=ratio, g=ratio ** (1 / (len(norms) - 1)))),)
     return (_("‖P_t‖ ends where it started ({a:.4g}): neither shrinking nor growing over these steps").format(a=first),)

@@ -42,7 +42,7 @@ from dlsteps.blocks import activations, lstm
 from dlsteps.blocks.symbols import T, j, k, size, t, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
 from dlsteps.symbolic import Argmax
 
 MAX_WORDS, MAX_SIZE = 64, 16
@@ -345,7 +345,7 @@ def _embedding(d: Derivation, ids, table, side: str, count, vocab, shown: list[s
     value = onehot_value @ table.value
     embedded = d.step("enc_x" if side == "e" else "dec_x", _("Embedding lookup: one-hot row times the table"),
                       explanation=_("x_{t,j} = Σ_k X_{t,k} E_{k,j}: X_{t,k} is 1 only at the id of word t, so x_t is that row of the table, the word's embedding (d numbers)."),
-                      symbol=x, index=(t, j), formula=total(X[t, k] * table.symbol[k, j], k, vocab), value=value,
+                      symbol=x, index=(t, j), formula=total(sp.Mul(X[t, k], table.symbol[k, j], evaluate=False), k, vocab), value=value,
                       code=f"x_{side} = X_{side} @ {table.var}", concept="seq2seq.embedding", labels=_rows(shown))
     size(d, count, len(value))
     return embedded
@@ -445,7 +445,7 @@ def _pred_step(d: Derivation, ro, words, fed_ids):
         mark=" ✓" if words.tgt[c] == words.target[n] else " ✗") for n, c in enumerate(chosen))
     ties = [n for n, row in enumerate(g) if np.sum(row == row.max()) > 1]
     if ties:
-        notes += (_("at t = {ts} several words share the largest logit: argmax takes the first (lowest id), as np.argmax and torch.argmax do").format(ts=", ".join(map(str, ties))),)
+        notes += (Caution(_("at t = {ts} several words share the largest logit: argmax takes the first (lowest id), as np.argmax and torch.argmax do").format(ts=", ".join(map(str, ties)))),)
     ends = [n for n, c in enumerate(chosen) if words.tgt[c] == "<EOS>"]
     said = [words.tgt[c] for c in chosen[: ends[0] + 1]] if ends else [words.tgt[c] for c in chosen]
     notes += (_("greedy output: {words}").format(words=" ".join(said)),)

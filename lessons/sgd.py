@@ -29,7 +29,7 @@ from dlsteps.blocks.symbols import D, N, i, j, m, n, s, size, t, total
 from dlsteps.errors import InputError
 from dlsteps.inputs import Given
 from dlsteps.i18n import N_, _
-from dlsteps.model import Chart, Derivation, GradientCheck
+from dlsteps.model import Caution, Chart, Derivation, GradientCheck
 
 META = {
     "title": "Batch, stochastic and mini-batch gradient descent",
@@ -285,9 +285,10 @@ def _batches(d: Derivation, h: dict, order, kind: str, width: int):
 
 
 def _residual(h: dict, W, Bb, row, sample):
-    """x_{sample} · W_row + b_row - y_{sample}, in index form."""
+    """x_{sample} · W_row + b_row - y_{sample}, in index form, written in that order (the bias
+    after the sum, as ŷ_s = Σ_k w_k x_sk + b)."""
     bias = Bb[row] if Bb is not None else 0
-    return linear.prediction_expr(h["x"].symbol, lambda q: W[row, q], bias, sample, D) - h["y"].symbol[sample]
+    return linear.residual_expr(h["x"].symbol, lambda q: W[row, q], bias, h["y"].symbol, sample, D)
 
 
 def _tables(d: Derivation, h: dict, batches, kind: str, count):
@@ -388,12 +389,13 @@ def _batch_losses(d: Derivation, h: dict, kind: str, batches, count, symbols, we
 
 
 def _batch_notes(before, after) -> tuple[str, ...]:
-    """How often an update raised the loss of its own batch (a learning rate too large for it)."""
+    """How often an update raised the loss of its own batch (a learning rate too large for it:
+    a caution), or that none did (a remark)."""
     worse = np.flatnonzero((after**2).mean(axis=1) > (before**2).mean(axis=1) * (1 + 1e-12))
     if not len(worse):
         return (_("Every update lowered the loss of its own batch."),)
-    return (_("{n} of the {U} updates raised the loss of their own batch (first at t = {t}): the step η overshoots for those samples").format(
-        n=len(worse), U=len(before), t=worse[0]),)
+    return (Caution(_("{n} of the {U} updates raised the loss of their own batch (first at t = {t}): the step η overshoots for those samples").format(
+        n=len(worse), U=len(before), t=worse[0])),)
 
 
 def _epoch_losses(d: Derivation, h: dict, kind: str, weights, biases, per):
@@ -415,22 +417,23 @@ def _epoch_losses(d: Derivation, h: dict, kind: str, weights, biases, per):
 
 
 def _epoch_row(kind: str, per, every: int) -> str:
-    """Which row of the weight table the formula reads, its index (N*e or e*n) explained."""
+    """Which row of the weight table the formula reads, its index (N⋅e or e⋅n) explained."""
     if per is None:
         return ""
     if kind == "sgd":
-        return " " + _("The formula reads row N*e of the weight table: N = {P} updates per epoch, one per sample.").format(P=every)
-    return " " + _("The formula reads row e*n of the weight table: n = N/m = {P} updates per epoch.").format(P=every)
+        return " " + _("The formula reads row N⋅e of the weight table: N = {P} updates per epoch, one per sample.").format(P=every)
+    return " " + _("The formula reads row e⋅n of the weight table: n = N/m = {P} updates per epoch.").format(P=every)
 
 
 def _rise_notes(values, label: str) -> tuple[str, ...]:
-    """A remark when the whole-data loss rises from one epoch to the next."""
+    """A caution when the whole-data loss ends higher than it started; a remark when it
+    rises in some epochs but ends lower (the noise of stochastic updates)."""
     rises = np.flatnonzero(values[1:] > values[:-1] * (1 + 1e-12))
     if not len(rises):
         return ()
     if values[-1] > values[0]:
-        return (_("The {label} loss rises from {first:.4g} to {last:.4g}: these updates move away from the minimum (a smaller --lr would help)").format(
-            label=label, first=values[0], last=values[-1]),)
+        return (Caution(_("The {label} loss rises from {first:.4g} to {last:.4g}: these updates move away from the minimum (a smaller --lr would help)").format(
+            label=label, first=values[0], last=values[-1])),)
     return (_("The {label} loss rises in {n} of the {E} epochs (first in epoch {e}), though it ends lower than it started").format(
         label=label, n=len(rises), E=len(values) - 1, e=rises[0] + 1),)
 
@@ -465,6 +468,6 @@ def compare_notes(values, h: dict, suggest) -> tuple[str, ...]:
     if grown:
         better = suggest()
         fix = _("; with --lr {better:g} all three end lower than they start").format(better=better) if better is not None else ""
-        notes.append(_("The loss ends higher than it started for {which}: η = {lr:g} is too large for those updates{fix}").format(
-            which=", ".join(grown), lr=h["lr"].value, fix=fix))
+        notes.append(Caution(_("The loss ends higher than it started for {which}: η = {lr:g} is too large for those updates{fix}").format(
+            which=", ".join(grown), lr=h["lr"].value, fix=fix)))
     return tuple(notes)

@@ -377,7 +377,7 @@ def _project(d: Derivation, id: str, title: str, X, W, symbol, head: int, heads:
     return d.step(id, title, explanation=_("Head {h} uses rows {lo} .. {hi} of {W} (d_k = {dk} rows per head): {name}_tk = Σ_j {X}_tj {W}_(h·d_k + k),j with h·d_k = {lo}.").format(
                       h=head, lo=head * value.shape[1], hi=(head + 1) * value.shape[1] - 1, W=d.names[str(W.symbol)][0], dk=value.shape[1],
                       name=d.names[str(symbol)][0], X=d.names[str(X.symbol)][0]),
-                  symbol=symbol, index=(t, k), formula=total(X.symbol[t, j] * W.symbol[head * DK + k, j], j, DM), value=value,
+                  symbol=symbol, index=(t, k), formula=total(sp.Mul(X.symbol[t, j], W.symbol[head * DK + k, j], evaluate=False), j, DM), value=value,
                   code=f"{symbol} = {X.var} @ np.split({W.var}, {heads})[{head}].T", concept="transformer.head_projection",
                   labels=(labels, ()))
 

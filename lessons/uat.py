@@ -33,7 +33,7 @@ from dlsteps.blocks.symbols import N, j, k, total
 from dlsteps.blocks.symbols import size as bind_size
 from dlsteps.errors import InputError
 from dlsteps.i18n import N_, _
-from dlsteps.model import Chart, Derivation
+from dlsteps.model import Caution, Chart, Derivation
 from dlsteps.symbolic import Maximum, Quotient
 
 META = {
@@ -242,10 +242,11 @@ def _blocks(d: Derivation, h: dict, expr: expressions.Expression) -> None:
     h["t"] = d.step("edges", _("Block edges"),
                     explanation=_("t_k = a + kΔ. The outermost two are pushed Δ/2 outside [a, b], so that the ends a and b lie inside the first and last block rather than on a half-way point of a step.")
                     + " " + _("In the formula, δ_0,k is 1 for k = 0 and 0 otherwise, and δ_N,k is 1 only for k = N: they move t_0 and t_N alone."),
-                    symbol=t, index=(k,), formula=sp.Add(I[0], k * delta, -delta / 2 * sp.KroneckerDelta(k, 0), delta / 2 * sp.KroneckerDelta(k, N), evaluate=False),
+                    symbol=t, index=(k,), formula=sp.Add(I[0], sp.Mul(k, delta, evaluate=False), -delta / 2 * sp.KroneckerDelta(k, 0), delta / 2 * sp.KroneckerDelta(k, N), evaluate=False),
                     value=block_edges(a, b, n), code="t = block_edges(I[0], I[1], N)", concept="uat.edges")
     mid = a + (np.arange(n) + 0.5) * width
-    h["c"] = d.step("midpoints", _("Block midpoints"), symbol=c, index=(k,), formula=I[0] + (k + sp.Rational(1, 2)) * delta, value=mid,
+    h["c"] = d.step("midpoints", _("Block midpoints"), symbol=c, index=(k,), value=mid,
+                    formula=sp.Add(I[0], sp.Mul(k + sp.Rational(1, 2), delta, evaluate=False), evaluate=False),
                     code="c = I[0] + (np.arange(N) + 0.5) * Delta", concept="uat.midpoints")
     h["h"] = d.step("heights", _("Block heights"), explanation=_("h_k = f(c_k): the height of block k is the target at the block's midpoint."),
                     symbol=sp.IndexedBase("h"), index=(k,), formula=expr.sympy(c[k]), value=expr.evaluate(mid),
@@ -260,9 +261,10 @@ def _edge(construction: str, unit: str):
 
 
 def _bias_formula(construction: str, unit: str, w, t):
-    """b_j in index form: -w t_e, shifted by ±1/2 for the two ReLUs of a ramp."""
-    ramp = (-1) ** j / 2 if unit == "relu" else 0
-    return -w * t[_edge(construction, unit)] + ramp
+    """b_j in index form: -w t_e, then the shift ±1/2 of the two ReLUs of a ramp (written in
+    that order: SymPy would put the shift first)."""
+    bias = -w * t[_edge(construction, unit)]
+    return sp.Add(bias, (-1) ** j / 2, evaluate=False) if unit == "relu" else bias
 
 
 def _bias_text(construction: str, unit: str, count: int) -> str:
@@ -368,7 +370,7 @@ def _output(d: Derivation, h: dict) -> None:
                     notes=_sharpness_note(unit, h["kappa"].value, h["Delta"].value, h["w"].value * h["x"].value[None, :] + h["b"].value[:, None]))
     fhat = d.name(sp.IndexedBase("fhat"), "f̂", r"\hat{f}")
     h["fhat"] = d.step("output", _("Network output"), explanation=_("f̂_g = Σ_j v_j a_jg: the sum of all {M} weighted neurons, i.e. of the N blocks.").format(M=count),
-                       symbol=fhat, index=(g,), formula=total(h["v"].symbol[j] * h["a"].symbol[j, g], j, count // n * N),
+                       symbol=fhat, index=(g,), formula=total(sp.Mul(h["v"].symbol[j], h["a"].symbol[j, g], evaluate=False), j, count // n * N),
                        value=h["v"].value @ hidden, code="fhat = v @ a", concept="uat.output")
 
 
@@ -427,12 +429,13 @@ def _table(d: Derivation, h: dict, expr: expressions.Expression) -> None:
 
 
 def _trend_notes(table: np.ndarray) -> tuple[str, ...]:
-    """How the largest error changes at each doubling of N, computed from the table."""
+    """How the largest error changes at each doubling of N, computed from the table (a
+    remark), and where it grows instead of falling (a caution)."""
     worst = table[0]
     ratios = ", ".join(f"{SIZES[q]}→{SIZES[q + 1]}: ×{worst[q + 1] / worst[q]:.3g}" if worst[q] > 0 else f"{SIZES[q]}→{SIZES[q + 1]}: {worst[q + 1]:.3g}"
                        for q in range(len(SIZES) - 1))
     notes = [_("Change of the largest error as N doubles: {ratios}.").format(ratios=ratios)]
     grew = [f"{SIZES[q]}→{SIZES[q + 1]}" for q in range(len(SIZES) - 1) if worst[q + 1] > worst[q] * (1 + 1e-9) and worst[q + 1] > 1e-12]
     if grew:
-        notes.append(_("The largest error grows at {where}: where f is not smooth, or on this grid, doubling N need not help at every step.").format(where=", ".join(grew)))
+        notes.append(Caution(_("The largest error grows at {where}: where f is not smooth, or on this grid, doubling N need not help at every step.").format(where=", ".join(grew))))
     return tuple(notes)

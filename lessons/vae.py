@@ -40,7 +40,8 @@ from dlsteps.blocks.symbols import H, i, j, m, n, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import N_, _
 from dlsteps.inputs import Given
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
+from dlsteps.symbolic import in_order
 
 META = {
     "title": "VAE: the reparameterization trick, KL and one update",
@@ -356,7 +357,7 @@ def _trick(d: Derivation, h: dict, net: dict, at: str, names: dict) -> tuple:
     z = d.step(f"{at}z", _("Sample z by the reparameterization"),
                explanation=_("{z}_i = {mu}_i + {s}_i ε_i with the same ε{again}: a shift and a scale of the fixed noise.").format(
                    z=z_, mu=_shown(d, mu), s=s, again=_(" as before the update") if at else ""),
-               symbol=Z, index=(i,), formula=mu.symbol[i] + sigma.symbol[i] * eps.symbol[i],
+               symbol=Z, index=(i,), formula=sp.Add(mu.symbol[i], sp.Mul(sigma.symbol[i], eps.symbol[i], evaluate=False), evaluate=False),
                value=mu.value + sigma.value * eps.value, code=f"{Z} = {mu.var} + {sigma.var} * {eps.var}", concept="vae.reparameterize")
     return sigma, z
 
@@ -366,6 +367,18 @@ def _declare(d: Derivation, name) -> str:
         d.name(sp.Symbol(name[0]), name[1], name[2])
         return name[0]
     return name
+
+
+def _plus_beta(first, beta, second) -> sp.Expr:
+    """first + β⋅second in that order, as the lecture writes L = L_rec + β KL (marked
+    `in_order`: for L_rec + β⋅KL that is SymPy's own order, which prints β⋅KL first)."""
+    return in_order(sp.Add(first, sp.Mul(beta, second, evaluate=False), evaluate=False))
+
+
+def bce_terms(t, o) -> sp.Expr:
+    """t log o + (1 - t) log(1 - o) in that order, the target's term first, each factor as the
+    lecture writes it ((1 - t) before log(1 - o): SymPy's own order, so marked `in_order`)."""
+    return sp.Add(sp.Mul(t, sp.log(o), evaluate=False), in_order(sp.Mul(1 - t, sp.log(1 - o), evaluate=False)), evaluate=False)
 
 
 def _sigma_notes(logvar: np.ndarray) -> tuple[str, ...]:
@@ -422,7 +435,7 @@ def _loss(d: Derivation, h: dict, net: dict, kind: str, reduction: str):
     L = sp.Symbol("L")
     value = rec.loss.value + h["beta"].value * kl.value
     loss = d.step("loss", _("Total loss"), explanation=_("L = L_rec + β KL; β = 1 is the negative ELBO (with --reduction sum), β ≠ 1 is the β-VAE."),
-                  symbol=L, formula=rec.loss.symbol + h["beta"].symbol * kl.symbol, value=value, code=f"L = {rec.loss.var} + beta * KL",
+                  symbol=L, formula=_plus_beta(rec.loss.symbol, h["beta"].symbol, kl.symbol), value=value, code=f"L = {rec.loss.var} + beta * KL",
                   concept="vae.loss", substitute=True, notes=_share_note(rec.loss.value, h["beta"].value * kl.value))
     return {"rec": rec, "kl": kl, "loss": loss}
 
@@ -449,7 +462,7 @@ def _bce_sum(d: Derivation, x_hat, x):
     L = sp.Symbol(_declare(d, L_REC))
     loss = d.step("recon.loss", _("Binary cross-entropy, summed"),
                   explanation=_("L_rec = -Σ_i [x_i log x̂_i + (1 - x_i) log(1 - x̂_i)]: the sum over the n outputs, as in the negative ELBO (PyTorch's BCELoss takes the mean by default)."),
-                  symbol=L, formula=-total(t * sp.log(o) + (1 - t) * sp.log(1 - o), i, n), value=recon_value("bce", "sum", x_hat.value, x.value),
+                  symbol=L, formula=-total(bce_terms(t, o), i, n), value=recon_value("bce", "sum", x_hat.value, x.value),
                   code="L_rec = -np.sum(x * np.log(x_hat) + (1 - x) * np.log(1 - x_hat))", concept="vae.bce_sum", substitute=True)
     G = sp.IndexedBase(_declare(d, GRAD_XHAT))
     kinks = np.where(x_hat.value < 0.5, 0.0, 1.0)  # the domain ends at 0 and 1: no difference across them
@@ -536,7 +549,7 @@ def _trick_gradients(d: Derivation, h: dict, net: dict, loss: dict, dz, fn) -> t
                         sp.Integer(1), np.ones_like(mu.value), "np.ones_like(mu)", GradientCheck(z_of("mu"), mu.value))
     dz_dlv = _grad_step(d, "dz_dlogvar", _("∂z/∂log σ²"), _("σ_i = exp(½ log σ²_i), so ∂σ_i/∂log σ²_i = ½ σ_i and ∂z_i/∂log σ²_i = ½ σ_i ε_i (checked: Σ_i z_i by log σ², ε fixed)."),
                         ("dz_dlogvar", "∂z/∂log σ²", r"\frac{\partial z}{\partial \log\sigma^{2}}"), sp.Derivative(z.symbol[i], lv.symbol[i]),
-                        sp.Rational(1, 2) * sigma.symbol[i] * eps.symbol[i], 0.5 * sigma.value * eps.value, "0.5 * sigma * eps",
+                        sp.Mul(sp.Rational(1, 2), sigma.symbol[i], eps.symbol[i], evaluate=False), 0.5 * sigma.value * eps.value, "0.5 * sigma * eps",
                         GradientCheck(z_of("logvar"), lv.value), notes=_zero_eps_note(eps.value))
     kl_mu = _grad_step(d, "kl.dmu", _("∂KL/∂μ"), _("∂/∂μ_i of ½ μ_i² is μ_i: the KL pulls each mean towards 0."),
                        ("dKL_dmu", "∂KL/∂μ", r"\frac{\partial \mathrm{KL}}{\partial \mu}"), sp.Derivative(KL, mu.symbol[i]),
@@ -547,11 +560,11 @@ def _trick_gradients(d: Derivation, h: dict, net: dict, loss: dict, dz, fn) -> t
                        GradientCheck(kl_of["logvar"], lv.value))
     dmu = _grad_step(d, "dL_dmu", _("∂L/∂μ"), _("Chain rule through z plus the KL's own term: ∂L/∂μ_i = ∂L/∂z_i · ∂z_i/∂μ_i + β ∂KL/∂μ_i."),
                      ("dL_dmu", "∂L/∂μ", r"\frac{\partial L}{\partial \mu}"), sp.Derivative(sp.Symbol("L"), mu.symbol[i]),
-                     dz.symbol[i] * dz_dmu.symbol[i] + beta.symbol * kl_mu.symbol[i], dz.value * 1.0 + beta.value * mu.value,
+                     _plus_beta(dz.symbol[i] * dz_dmu.symbol[i], beta.symbol, kl_mu.symbol[i]), dz.value * 1.0 + beta.value * mu.value,
                      "dL_dz * dz_dmu + beta * dKL_dmu", fn("mu"), notes=_pull_note("μ", dz.value, beta.value * mu.value))
     dlv = _grad_step(d, "dL_dlogvar", _("∂L/∂log σ²"), _("Chain rule through z plus the KL's own term: ∂L/∂log σ²_i = ∂L/∂z_i · ∂z_i/∂log σ²_i + β ∂KL/∂log σ²_i."),
                      ("dL_dlogvar", "∂L/∂log σ²", r"\frac{\partial L}{\partial \log\sigma^{2}}"), sp.Derivative(sp.Symbol("L"), lv.symbol[i]),
-                     dz.symbol[i] * dz_dlv.symbol[i] + beta.symbol * kl_lv.symbol[i], dz.value * dz_dlv.value + beta.value * kl_lv.value,
+                     _plus_beta(dz.symbol[i] * dz_dlv.symbol[i], beta.symbol, kl_lv.symbol[i]), dz.value * dz_dlv.value + beta.value * kl_lv.value,
                      "dL_dz * dz_dlogvar + beta * dKL_dlogvar", fn("logvar"),
                      notes=_pull_note("log σ²", dz.value * dz_dlv.value, beta.value * kl_lv.value))
     return dmu, dlv
@@ -597,7 +610,7 @@ def _update(d: Derivation, h: dict, net: dict, grads: dict, loss: dict, kind: st
                 code="KL_new = 0.5 * np.sum(mu_new ** 2 + sigma_new ** 2 - logvar_new - 1)", concept="vae.kl", substitute=True)
     value = rec.value + h["beta"].value * kl.value
     L_new = d.step("loss_after", _("Loss after the update"), explanation=_("L′ = L_rec′ + β KL′, with the same ε as before the update."),
-                   symbol=d.name(sp.Symbol("L_new"), "L′", "L'"), formula=rec.symbol + h["beta"].symbol * kl.symbol, value=value,
+                   symbol=d.name(sp.Symbol("L_new"), "L′", "L'"), formula=_plus_beta(rec.symbol, h["beta"].symbol, kl.symbol), value=value,
                    code="L_new = L_rec_new + beta * KL_new", concept="vae.loss", substitute=True)
     before = loss["loss"]
     d.step("loss_change", _("Change of the loss"), explanation=_("ΔL = L′ - L: negative when the update reduced the loss."),
@@ -616,11 +629,11 @@ def _recon_after(d: Derivation, h: dict, net: dict, kind: str, reduction: str):
     if kind == "mse":
         formula, code = total((t - o) ** 2, i, n), f"{code_scale}((x - x_hat_new) ** 2)"
     elif np.all((xh.value > 0) & (xh.value < 1)):
-        formula, code = -total(t * sp.log(o) + (1 - t) * sp.log(1 - o), i, n), f"-{code_scale}(x * np.log(x_hat_new) + (1 - x) * np.log(1 - x_hat_new))"
+        formula, code = -total(bce_terms(t, o), i, n), f"-{code_scale}(x * np.log(x_hat_new) + (1 - x) * np.log(1 - x_hat_new))"
     else:
         formula = total(sp.Max(0, vs) + sp.log(1 + sp.exp(-sp.Abs(vs))) - t * vs, i, n)
         code = f"{code_scale}(np.logaddexp(0, v_new) - x * v_new)"
-        notes = (_("some x̂′ rounds to exactly 0 or 1 in float64, so L_rec′ is computed from the logit v′: -[x log σ(v) + (1 - x) log(1 - σ(v))] = log(1 + e^v) - x v (PyTorch's BCEWithLogitsLoss), which never takes log 0"),)
+        notes = (Caution(_("some x̂′ rounds to exactly 0 or 1 in float64, so L_rec′ is computed from the logit v′: -[x log σ(v) + (1 - x) log(1 - σ(v))] = log(1 + e^v) - x v (PyTorch's BCEWithLogitsLoss), which never takes log 0")),)
     value = _recon_after_value(kind, reduction, xh.value, v.value, x.value, bool(notes))
     return d.step("after.recon", _("Reconstruction loss after the update"), explanation=_REDUCTION[reduction](),
                   symbol=d.name(sp.Symbol("L_rec_new"), "L_rec′", r"L_{\mathrm{rec}}'"),
@@ -640,9 +653,9 @@ def _change_note(before: float, after: float, lr: float) -> tuple[str, ...]:
     if after < before:
         return (_("L fell from {a:.6g} to {b:.6g} ({p:.3g}% lower)").format(a=before, b=after, p=100 * (before - after) / before),)
     if after == before:
-        return (_("L did not change in float64 ({a:.6g}): the step of η = {lr:.4g} is too small to show, or every gradient is 0").format(a=before, lr=lr),)
-    return (_("L rose from {a:.6g} to {b:.6g}: the gradient describes L only near the old weights, and a step of η = {lr:.4g} went too far along it (overshoot); a small enough η lowers L").format(
-        a=before, b=after, lr=lr),)
+        return (Caution(_("L did not change in float64 ({a:.6g}): the step of η = {lr:.4g} is too small to show, or every gradient is 0").format(a=before, lr=lr)),)
+    return (Caution(_("L rose from {a:.6g} to {b:.6g}: the gradient describes L only near the old weights, and a step of η = {lr:.4g} went too far along it (overshoot); a small enough η lowers L").format(
+        a=before, b=after, lr=lr)),)
 
 
 def _generate(d: Derivation, h: dict) -> None:

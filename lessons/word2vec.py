@@ -34,7 +34,7 @@ from dlsteps.blocks import dense, softmax_ce
 from dlsteps.blocks.symbols import N, i, j, k, l, size, t, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
-from dlsteps.model import Chart, Derivation, GradientCheck
+from dlsteps.model import Caution, Chart, Derivation, GradientCheck
 from dlsteps.symbolic import Maximum
 
 META = {
@@ -361,7 +361,16 @@ def _cosines(ctx, ids: tuple, E, names: tuple, before):
                   symbol=_symbol(d, *names[1]), index=(i, j),
                   formula=sp.Piecewise((total(e[i, l] * e[j, l], l, N) / lengths, sp.Ne(lengths, 0)), (0, True)), value=value,
                   labels=(tuple(vocab), tuple(vocab)), display="heatmap", code=f"{names[1][0]} = cosine_matrix({E.var})",
-                  concept="word2vec.cosine", notes=_pair_note(ctx, value, before, _cosine_numbers(ctx, E.value, norm.value, value)))
+                  concept="word2vec.cosine", notes=_pair_note(ctx, value, before, _cosine_numbers(ctx, E.value, norm.value, value)) + _zero_note(ctx, E.value))
+
+
+def _zero_note(ctx, E: np.ndarray) -> tuple[str, ...]:
+    """A caution where an embedding is all zeros: its cosines are 0/0, written 0 in the table."""
+    zero = [ctx.vocab[q] for q in range(len(E)) if not E[q].any()]
+    if not zero:
+        return ()
+    return (Caution(_("all-zero embedding for {words}: its cosine with any word is 0/0, undefined; the table writes 0 there, which is not a similarity").format(
+        words=", ".join(f"'{w}'" for w in zero))),)
 
 
 def _cosine_numbers(ctx, E: np.ndarray, norms: np.ndarray, value: np.ndarray) -> str:
@@ -571,7 +580,7 @@ def _loss_after(ctx, n, x, tgt, new_in, new_out, loss) -> None:
     value = _logits_loss(output.z.value, n.target)
     after = d.step(f"{n.at}loss_after", _("Loss after the update"),
                    explanation=_("L' = -Σ_k t_k log softmax(o')_k = max_l o'_l + log Σ_k exp(o'_k - max_l o'_l) - Σ_k t_k o'_k (t sums to 1; the shift keeps exp from overflowing)."),
-                   symbol=_symbol(d, f"L_new_{tag}", "L′", "L'", False), formula=sp.Add(shift, sp.log(total(sp.exp(o[k] - shift), k, V)), -total(t_[k] * o[k], k, V), evaluate=False),
+                   symbol=_symbol(d, f"L_new_{tag}", "L′", "L'", False), formula=sp.Add(shift, sp.log(total(sp.exp(o[k] - shift), k, V)), -total(sp.Mul(t_[k], o[k], evaluate=False), k, V), evaluate=False),
                    value=value, code=f"L_new_{tag} = o_new_{tag}.max() + np.log(np.exp(o_new_{tag} - o_new_{tag}.max()).sum()) - o_new_{tag}[int(tau_{tag})]",
                    concept="word2vec.loss_after", substitute=True, notes=(_after_numbers(output.z.value, n.target, value),))
     d.step(f"{n.at}loss_change", _("Change of the loss"), explanation=_("ΔL = L' - L: negative when the update reduced the loss."),
@@ -608,8 +617,8 @@ def _change_note(before: float, after: float, lr: float) -> tuple[str, ...]:
     if after < before:
         return (_("the loss fell from {a:.6g} to {b:.6g}").format(a=before, b=after),)
     if after == before:
-        return (_("the loss did not change in float64 ({a:.6g})").format(a=before),)
-    return (_("the loss rose from {a:.6g} to {b:.6g}: a step of η = {lr:g} went too far along the gradient (overshoot); a smaller η lowers it").format(a=before, b=after, lr=lr),)
+        return (Caution(_("the loss did not change in float64 ({a:.6g})").format(a=before)),)
+    return (Caution(_("the loss rose from {a:.6g} to {b:.6g}: a step of η = {lr:g} went too far along the gradient (overshoot); a smaller η lowers it").format(a=before, b=after, lr=lr)),)
 
 
 # ---- training over the epochs --------------------------------------------------------------
@@ -657,4 +666,4 @@ def _training_note(losses: np.ndarray) -> tuple[str, ...]:
     first, last = losses[0], losses[-1]
     if last < first:
         return (_("the mean loss fell from {a:.6g} to {b:.6g} over {E} epochs").format(a=first, b=last, E=len(losses) - 1),)
-    return (_("the mean loss did not fall: {a:.6g} before, {b:.6g} after {E} epochs (try a smaller η)").format(a=first, b=last, E=len(losses) - 1),)
+    return (Caution(_("the mean loss did not fall: {a:.6g} before, {b:.6g} after {E} epochs (try a smaller η)").format(a=first, b=last, E=len(losses) - 1)),)

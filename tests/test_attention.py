@@ -198,3 +198,17 @@ def test_the_weighted_average_note_is_computed_and_true(seed):
     assert np.array_equal(np.sign(de), np.sign(da - average))
     saturated = run(encoder_states="1000,0;0,1000;-1000,0", decoder_state="1000,1")
     assert not any("weighted average" in note for note in saturated.find("dL_dscores").notes)  # a weight is exactly 0
+
+
+def test_an_underflowed_weight_gives_a_caution_and_the_remarks_are_not():
+    # Issue 14 (Reading): α_i = 0 in float64 makes ∂L/∂e_i exactly 0: a Caution; the lecture's
+    # numbers and the weighted-average reading are remarks.
+    from dlsteps.model import Caution
+
+    d = engine.run("attention")
+    for id in ("scores", "combine", "dL_dscores"):
+        assert d.find(id).notes and not any(isinstance(note, Caution) for note in d.find(id).notes), id
+    saturated = run(encoder_states="1000,0;0,1000;-1000,0", decoder_state="1000,1")
+    caution, = [note for note in saturated.find("dL_dscores").notes if isinstance(note, Caution)]
+    assert "underflowed to exactly 0 at i = 1, 2" in caution
+    assert saturated.find("dL_dscores").value[1] == 0 and saturated.find("dL_dscores").value[2] == 0

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import central_difference
+from conftest import central_difference, terminal_view
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 IDS = ["enc.linear", "enc.activation", "dec.linear", "dec.activation", "loss", "gradient",
        "dec.derivative", "dec.delta", "dec.dL_dW", "dec.dL_dx", "enc.derivative", "enc.delta", "enc.dL_dW",
@@ -322,3 +323,18 @@ def test_any_input_in_the_domains_runs_cleanly(typed):
     for step in d.steps():
         assert np.all(np.isfinite(np.asarray(step.value, float))), step.id
     assert d["loss_change"].value == pytest.approx(d["loss_after"].value - d["loss"].value)
+
+
+def test_a_rising_loss_is_a_caution_and_a_falling_one_a_remark():
+    # The lecture's example lowers the loss (•), and its unreachable 0/1 targets are a remark;
+    # α = 500 on targets of 0.5 overshoots and the loss rises (⚠).
+    d = engine.run("autoencoder")
+    assert d.find("loss_change").notes and not any(isinstance(note, Caution) for step in d.steps() for note in step.notes)
+    rose = engine.run("autoencoder", {"x": ("0.5,0.5,0.5,0.5", "test"), "lr": ("500", "test")}).find("loss_change").notes
+    assert len(rose) == 1 and isinstance(rose[0], Caution) and "rose" in rose[0]
+
+
+def test_the_noisy_input_reads_x_plus_epsilon(cli):
+    # x̃ = x + ε, as the section says, not ε + x.
+    text = terminal_view(cli, "autoencoder", "--noise", "0.1,0.3,0,-0.2")
+    assert "x̃ᵢ = xᵢ + εᵢ" in text and "x̃₀ = 1 + 0.1" in text

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from conftest import central_difference
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 # ---- an independent reference, written apart from the lesson and its blocks ----------------
 
@@ -447,3 +448,20 @@ def test_backprop_reproduces_resnets_plain_scenario(run_json):
         assert np.allclose(network[f"l{layer}.activation"], resnet[f"plain.l{layer}.activation"], rtol=1e-14)
         assert np.allclose(network[f"l{layer}.dL_dW"], resnet[f"plain.l{layer}.dL_dW"], rtol=1e-12)
     assert np.allclose(network["loss"], resnet["plain.loss"], rtol=1e-14)
+
+
+def _typed(**inputs):
+    return {name: (str(value), "test") for name, value in inputs.items()}
+
+
+def test_warnings_are_cautions_and_a_falling_loss_is_a_remark():
+    # Mazur's step lowers the loss: a remark (•). One neuron of tanh with η = 10 overshoots:
+    # the loss rises, a warning (⚠); ReLU kinks left out of the finite differences are one too.
+    fell = engine.run("backprop").find("change").notes
+    assert len(fell) == 1 and not isinstance(fell[0], Caution) and "fell" in fell[0]
+    rose = engine.run("backprop", _typed(sizes="1,1", x=1, target=0.5, w1=1, b1=0, activation="tanh", lr=10)).find("change").notes
+    assert len(rose) == 1 and isinstance(rose[0], Caution) and "rose" in rose[0]
+    kinked = engine.run("backprop", _typed(sizes="3,4,2", activation="relu", loss_kind="ce", x="1,0.5,-1", target=1), seed=3)
+    skipped = [note for note in kinked.find("l1.delta").notes if "not compared" in note]
+    assert len(skipped) == 1 and isinstance(skipped[0], Caution)
+    assert not any(isinstance(note, Caution) for step in engine.run("backprop").steps() for note in step.notes)

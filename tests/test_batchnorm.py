@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from conftest import central_difference
 from dlsteps import engine
 from dlsteps.cli import app
+from dlsteps.model import Caution
 
 STEP_IDS = [
     "mean", "variance", "normalize", "scale_shift",
@@ -243,3 +244,19 @@ def test_random_inputs_exit_0_or_a_clean_2(rows, cols, data, constant, eps, mome
     document = json.loads(result.stdout)
     steps = {s["id"]: np.array(s["value"], float) for sec in document["sections"] for s in sec["steps"]}
     compare(steps, document)
+
+
+def test_rounding_and_underflow_are_cautions_and_the_depth_verdict_a_remark():
+    # The default upstream gradient's second column sums to 0: ∂L/∂β₁ is 0 only up to rounding
+    # (⚠). The depth verdict is the lecture's point (•), unless a product underflows (⚠).
+    d = engine.run("batchnorm")
+    cancelled = d.find("grad_beta").notes
+    assert len(cancelled) == 1 and isinstance(cancelled[0], Caution) and "rounding" in cancelled[0]
+    verdict = d.find("depth_normalized").notes
+    assert len(verdict) == 1 and not isinstance(verdict[0], Caution)
+    assert not any(isinstance(note, Caution) for note in d.find("slope_given").notes)
+    far = {"x": ("800,900;801,902;803,904;850,950", "test"), "depth": ("60", "test")}
+    under = engine.run("batchnorm", far).find("depth_normalized").notes
+    assert len(under) == 1 and isinstance(under[0], Caution) and "as given, the product underflows to 0" in under[0]
+    both = engine.run("batchnorm", {**far, "beta": ("40,40", "test")}).find("depth_normalized").notes
+    assert isinstance(both[0], Caution) and "both products underflow" in both[0] and "equal" not in both[0]

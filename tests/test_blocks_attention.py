@@ -13,7 +13,7 @@ from dlsteps.blocks import attention
 from dlsteps.blocks.symbols import N, T
 from dlsteps.checks import check
 from dlsteps.errors import LessonError
-from dlsteps.model import Derivation
+from dlsteps.model import Caution, Derivation
 
 
 def reference(Q, K, V, scale=False, causal=False):
@@ -155,3 +155,28 @@ def test_same_formulas_at_any_size():
     X = rng.normal(size=(24, 16))
     large, _, _ = self_attention(X, rng.normal(size=(24, 16)))
     assert [(s.id, s.formula) for s in small.steps()] == [(s.id, s.formula) for s in large.steps()]
+
+
+def test_underflow_is_a_caution_and_the_mask_notes_are_remarks():
+    X = np.array([[30.0, 0.0], [0.0, 30.0], [-30.0, 1.0]])  # scores up to 900 apart: exp underflows to 0
+    d, att, _ = self_attention(X, np.ones((3, 2)), scale=False, causal=True)
+    masked, underflow = att.softmax.exp.notes
+    assert not isinstance(masked, Caution) and "exp(-∞) = 0" in masked
+    assert isinstance(underflow, Caution) and "underflow" in underflow
+    assert not any(isinstance(note, Caution) for note in att.scores.mask.notes)
+
+
+def test_scores_print_query_first():
+    from dlsteps.printers.formulas import unicode
+
+    d = Derivation("demo", "Demo", "none")
+    q = d.given("Q", sp.IndexedBase("Q"), X4[:2])
+    k = d.given("K", sp.IndexedBase("K"), X4)
+    d.section("Scores")
+    sc = attention.scores(d, q, k)
+    check(d)
+    assert "Qᵢₖ⋅Kⱼₖ" in unicode(sc.scores.formula, d.names)  # S_ij = Σ_k Q_ik K_jk
+    s = d.given("s", sp.IndexedBase("s"), np.array([0.7, 0.3, 0.1]))
+    one = attention.scores(d, s, k, at="one.", names={"scores": "e"})
+    check(d)
+    assert "sₖ⋅Kᵢₖ" in unicode(one.scores.formula, d.names)  # e_i = Σ_k s_k h_ik, the query first

@@ -8,7 +8,7 @@ import sympy as sp
 from conftest import central_difference
 from dlsteps.blocks import convolution as conv
 from dlsteps.checks import check
-from dlsteps.model import Derivation
+from dlsteps.model import Caution, Derivation
 
 n, k = sp.Symbol("n", integer=True, positive=True), sp.Symbol("k", integer=True, positive=True)
 
@@ -100,3 +100,19 @@ def test_flatten_and_unflatten_follow_channel_row_column():
     check(d)
     assert f.value.tolist() == [10, 11, 12, 13, 20, 21, 22, 23]
     assert back[1].value.tolist() == [[4, 5], [6, 7]]
+
+
+def test_a_tie_in_max_pooling_is_a_caution_and_the_size_notes_are_remarks():
+    d = check(build(np.zeros((5, 5)), np.ones((2, 2)), 2, 0, 2))  # a map of zeros: its window ties
+    (tie,) = d["max_pool"].notes
+    assert isinstance(tie, Caution) and "first maximum" in tie
+    arithmetic, uncovered = d["out_size"].notes  # ⌊(5 - 2)/2⌋ + 1: one row and column under no window
+    assert not isinstance(arithmetic, Caution) and not isinstance(uncovered, Caution) and "no window" in uncovered
+
+
+def test_kernel_gradient_prints_the_upstream_gradient_first():
+    from dlsteps.printers.formulas import unicode
+
+    d = check(build(np.arange(16.0).reshape(4, 4), np.eye(2), 1, 0, 1))
+    assert unicode(d["kernel_terms"].formula, d.names).startswith("∂L/∂Y")  # ∂L/∂Y_ij times the pixel
+    assert "∂L/∂Yᵢⱼ⋅P[" in unicode(d["dL_dK"].formula, d.names)

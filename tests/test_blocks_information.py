@@ -13,7 +13,7 @@ from scipy.stats import entropy as scipy_entropy
 from dlsteps.blocks import information
 from dlsteps.checks import check, namespace
 from dlsteps.errors import LessonError
-from dlsteps.model import Derivation
+from dlsteps.model import Caution, Derivation
 
 
 def reference_kl(p, q):
@@ -130,3 +130,23 @@ def test_a_clash_of_names_is_an_error():
 def test_unknown_base_is_refused():
     with pytest.raises(ValueError):
         information.logs("10")
+
+
+def test_infinite_and_negative_are_cautions_the_conventions_remarks():
+    d, (first, _, cross, _, forward, _, js) = build([0.5, 0.5, 0], [0.5, 0, 0.5])
+    (infinite,), (zero,) = forward.total.notes, first.terms.notes
+    assert isinstance(infinite, Caution) and "infinite" in infinite
+    assert not isinstance(zero, Caution) and "0 log 0" in zero  # a convention: a remark
+    _d, (*_rest, same, _back, _js) = build([0.36, 0.48, 0.16], [0.2, 0.5, 0.3])
+    assert not isinstance(same.total.notes[0], Caution) and "the same quantity" in same.total.notes[0]
+    assert information._negative_note(0.1, np.array([0.5, 0.5]), np.array([0.5, 0.5])) == ()
+    (negative,) = information._negative_note(-1e-17, np.array([0.1, 0.2, 0.7]), np.array([0.1, 0.2, 0.7]))
+    assert isinstance(negative, Caution) and "rounding" in negative
+
+
+def test_averages_print_as_the_lecture_writes_them():
+    from dlsteps.printers.formulas import unicode
+
+    d, (*_rest, js) = build([0.36, 0.48, 0.16], [0.2, 0.5, 0.3])
+    assert unicode(js.mixture.formula, d.names).splitlines()[0].strip() == "pᵢ + qᵢ"  # M = (P + Q)/2
+    assert unicode(js.jsd.formula, d.names).splitlines()[0].strip() == "KL(P‖M) + KL(Q‖M)"

@@ -127,3 +127,13 @@ def test_formulas_are_the_same_at_a_small_and_a_large_size():
     assert [s.id for s in small.steps()] == [s.id for s in large.steps()]
     for a, b in zip(small.steps(), large.steps()):
         assert a.formula == b.formula, a.id
+
+
+def test_predictions_print_the_bias_last():
+    from dlsteps.printers.formulas import unicode
+
+    d, lin, *_ = build(X, Y, W, b=0.5)
+    assert "wₖ⋅xₛₖ + b" in unicode(lin.prediction.formula, d.names)  # ŷ_s = Σ_k w_k x_sk + b
+    assert "Wₜₖ⋅xₛₖ + Bₜ - yₛ⎟⋅xₛⱼ" in unicode(d["gradients"].formula, d.names)  # (ŷ - y) x, as ∂MSE/∂w_j
+    residual = linear.residual_expr(lin.x.symbol, lambda q: lin.w.symbol[q], 0, lin.y.symbol, sp.Symbol("s"), lin.features)
+    assert "wₖ⋅xₛₖ - yₛ" in unicode(residual)

@@ -8,9 +8,9 @@ import sympy as sp
 
 from conftest import central_difference
 from dlsteps.blocks import lstm
-from dlsteps.blocks.symbols import H, T, j, size
+from dlsteps.blocks.symbols import T, j
 from dlsteps.checks import check
-from dlsteps.model import Derivation
+from dlsteps.model import Caution, Derivation
 
 # ---- reference, written apart from the block ------------------------------------------------
 
@@ -178,3 +178,37 @@ def test_state_from_later_enters_at_the_last_step_only():
     for name, got in (("W_f", grads.W["f"]), ("W_c", grads.W["c"]), ("h0", grads.h0), ("c0", grads.C0)):
         assert np.allclose(got.value, central_difference(lambda v, name=name: lin({**p, name: v}), p[name]), atol=1e-9), name
     assert np.allclose(grads.dh.value[-1], a) and np.allclose(grads.dh.value[:-1], grads.dz.value[1:, :2])
+
+
+def test_nothing_to_forget_is_a_caution_the_path_note_a_remark():
+    d = Derivation("test", "test", "test")
+    d.section("s")
+    X, h0, c0 = given(d, "x", [[0.5, 0.1, 0.2]]), given(d, "h0", [0.3, -0.1]), given(d, "c0", [0.0, 0.2])
+    rng = np.random.default_rng(0)
+    W = {g: given(d, f"W_{g}", rng.uniform(-0.5, 0.5, (2, 5))) for g in lstm.GATES}
+    cell = lstm.forward(d, X, h0, c0, W)
+    grads = lstm.backward(d, cell, given(d, "e", [[0.1, -0.2]]))
+    paths = lstm.cell_path(d, cell)
+    check(d)
+    (nothing,) = grads.dgate["f"].notes  # C_{-1} is 0 at j = 0: the forget gate gets no gradient there
+    assert isinstance(nothing, Caution) and "(t=0, j=0)" in nothing
+    (path,) = paths.squashed.notes
+    assert not isinstance(path, Caution) and "T = 1" in path
+    _d, long_grads = block_run(4, 2, 3, 3)
+    assert long_grads.dgate["f"].notes == ()
+    assert not any(isinstance(note, Caution) for note in _d["squashed_path"].notes)
+
+
+def test_formulas_read_in_the_lecture_order():
+    from dlsteps.printers.formulas import unicode
+
+    d, _grads = block_run(0, 2, 3, 2)
+    shown = {s.id: unicode(s.formula, d.names) for s in d.steps()}
+    assert "W_fⱼₖ⋅zₜₖ + b_fⱼ" in shown["a_f"]  # the bias last: Σ_k W_jk z_k + b_j
+    assert [shown["dz"].index(f"⋅δ{mark}ₜⱼ") for mark in "ᶠⁱᶜᵒ"] == sorted(shown["dz"].index(f"⋅δ{mark}ₜⱼ") for mark in "ᶠⁱᶜᵒ")  # f, i, c, o
+    assert "yₜₖ⋅log ŷₜₖ" in shown["loss"] and shown["log_softmax"].splitlines()[4].startswith("gₜᵢ - mₜ - log")
+    assert "∂L/∂Cₜⱼ⋅C̃ₜⱼ" in shown["di"]  # ∂L/∂i_t = ∂L/∂C_t ⊙ C̃_t
+    assert "fₜ₊₁,ⱼ⋅Πfₜ₊₁,ⱼ" in shown["cell_path"]
+    cell = shown["C"].splitlines()  # C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t, each product gate first
+    assert cell[1].startswith("fₜⱼ⋅") and cell[1].rstrip().endswith("+ iₜⱼ⋅C̃ₜⱼ")
+    assert shown["h"] == "oₜⱼ⋅tanh(Cₜⱼ)" and shown["J_o"] == "δⱼₖ⋅tanh(C[T-1,k])"

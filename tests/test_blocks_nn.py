@@ -15,7 +15,7 @@ from dlsteps.blocks import activations as act
 from dlsteps.blocks import dense, losses
 from dlsteps.checks import check
 from dlsteps.errors import LessonError
-from dlsteps.model import Derivation, GradientCheck
+from dlsteps.model import Caution, Derivation, GradientCheck
 
 # ---- an independent reference, written apart from the blocks ----------------------------
 
@@ -341,3 +341,42 @@ def test_bce_any_output_in_the_closed_interval(o, t):
     assert (loss.gradient is None) == (not np.isfinite(reference).all())
     if loss.gradient is not None:
         assert np.allclose(loss.gradient.value, reference, rtol=1e-12)
+
+
+def test_notes_that_warn_are_cautions_and_remarks_are_not():
+    d = derivation()
+    z = vec(d, "z", [-800.0, 0.0, 2.0])
+    saturated = act.activate(d, z, "sigmoid", at="s.", names={"a": "s"})
+    relu = act.derivative(d, z, act.activate(d, z, "relu", at="r.", names={"a": "r"}), "relu", at="r.")
+    agree = losses.binary_cross_entropy(d, vec(d, "o", [0.0, 0.4]), vec(d, "t", [0.0, 1.0]), at="a.", names={"L": "L1", "dL_do": "g1"})
+    infinite = losses.binary_cross_entropy(d, vec(d, "q", [1.0, 0.4]), vec(d, "y", [0.0, 1.0]), at="b.", names={"L": "L2", "dL_do": "g2"})
+    check(d)
+    assert all(isinstance(note, Caution) for note in saturated.notes + relu.notes + infinite.loss.notes)
+    undefined, limit = agree.loss.notes  # the gradient is undefined (warns); 0 · log 0 = 0 is a convention (a remark)
+    assert isinstance(undefined, Caution) and "not defined" in undefined
+    assert not isinstance(limit, Caution) and "0 · log 0" in limit
+
+
+def test_weighted_sums_print_weight_first_and_bias_last():
+    from dlsteps.printers.formulas import unicode
+
+    d = two_layer(**MAZUR)
+    assert "W₂ᵢₖ⋅a₁ₖ + b₂" in unicode(d["o.linear"].formula, d.names)
+    assert unicode(d["o.dL_dW"].formula, d.names) == "δ₂ᵢ⋅a₁ⱼ"  # δ_i x_j, as ∂L/∂W = δ xᵀ
+    scalar = derivation()
+    w, x = vec(scalar, "w", 0.1), vec(scalar, "a", 0.5)
+    layer = dense.forward(scalar, w, x)
+    grads = dense.backward(scalar, layer, vec(scalar, "g", 0.2))
+    check(scalar)
+    assert [unicode(s.formula) for s in (layer.z, grads.W, grads.x)] == ["w⋅a", "g⋅a", "w⋅g"]
+
+
+def test_binary_cross_entropy_reads_t_log_o_first():
+    from dlsteps.printers.formulas import unicode
+
+    d = derivation()
+    mean = losses.binary_cross_entropy(d, vec(d, "o", [0.3, 0.8]), vec(d, "t", [0.0, 1.0]))
+    one = losses.binary_cross_entropy(d, vec(d, "p", 0.3), vec(d, "y", 1.0), at="one.", names={"L": "L1", "dL_do": "g1"})
+    check(d)
+    assert "(tᵢ⋅log(oᵢ) + (1 - tᵢ)⋅log(1 - oᵢ))" in unicode(mean.loss.formula, d.names)
+    assert unicode(one.loss.formula, d.names) == "-(y⋅log(p) + (1 - y)⋅log(1 - p))"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conftest import central_difference
 from dlsteps.blocks import normalization as norm
 from dlsteps.checks import check
-from dlsteps.model import Derivation
+from dlsteps.model import Caution, Derivation
 
 # ---- an independent reference, written apart from the block ------------------------------
 
@@ -240,3 +240,33 @@ def test_a_feature_with_zero_variance_stays_finite(rows, cols, data, eps):
     assert np.all(bn.xhat.value[:, 0] == pytest.approx(0, abs=1e-9))
     assert any("feature j = 0" in note for note in bn.var.notes)
     assert np.allclose(grads.x.value, ref_backward(x, np.ones(cols), eps, g)["x"], rtol=1e-8, atol=1e-8)
+
+
+def test_a_constant_feature_gives_cautions_and_the_running_averages_remarks():
+    x = np.array([[1.0, 2.0], [1.0, 5.0], [1.0, -1.0]])  # feature 0 holds one value: σ² = 0
+    d, bn, grads, run = batch(x, [1.0, 2.0], [0.0, 1.0], np.ones_like(x))
+    (constant,), (pole,) = bn.var.notes, grads.var.notes
+    assert isinstance(constant, Caution) and "feature j = 0" in constant
+    assert isinstance(pole, Caution) and "not taken" in pole
+    (unit,) = bn.xhat.notes
+    remarks = unit, *bn.y.notes, *grads.x.notes, *run.mean.notes, *run.var.notes, *run.var_biased.notes, *d.find("eval").notes
+    assert len(remarks) == 7 and not any(isinstance(note, Caution) for note in remarks)
+    _d, plain, plain_grads, _run = batch(X0, [1.0, 1.0], [0.0, 0.0], G0)
+    assert plain.var.notes == () and plain_grads.var.notes == ()
+
+
+def test_formulas_read_as_the_paper_and_pytorch_write_them():
+    from dlsteps.printers.formulas import unicode
+
+    d, bn, grads, run = batch(X0, [1.0, 1.0], [0.0, 0.0], G0)
+    shown = {s.id: unicode(s.formula, d.names) for s in d.steps()}
+    for step in ("normalize", "grad_var", "grad_mean", "grad_x_paper", "grad_x", "eval"):
+        assert "+ ε" in shown[step] and "ε +" not in shown[step], step  # √(σ² + ε), variance first
+    assert "-2⋅(x_bj - μⱼ)" in shown["grad_mean"]
+    # the second batch index is k, which has a Unicode subscript: the one formula fits in 80 columns
+    assert "∂L/∂x̂ₖⱼ⋅x̂ₖⱼ" in shown["grad_x"] and "ʹ" not in shown["grad_x"]
+    assert max(len(line) for line in shown["grad_x"].splitlines()) < 70
+    terms = shown["grad_x"].splitlines()[4]
+    assert terms.index("∂L/∂x̂ₖⱼ ") < terms.index("x̂_bj⋅")  # B g - Σ_k g_k - x̂ Σ_k g_k x̂_k, as the paper
+    assert shown["update_running_mean"] == "(1 - mₘₒₘ)⋅rmⱼ + mₘₒₘ⋅μⱼ"  # PyTorch: (1 - m) μ̄ + m μ
+    assert shown["scale_shift"] == "γⱼ⋅x̂_bj + βⱼ" and shown["eval"].splitlines()[1].rstrip().endswith("+ βⱼ")

@@ -7,7 +7,7 @@ import sympy as sp
 from conftest import central_difference
 from dlsteps.blocks import softmax_ce
 from dlsteps.checks import check
-from dlsteps.model import Derivation
+from dlsteps.model import Caution, Derivation
 
 
 def reference_softmax(o):
@@ -48,3 +48,27 @@ def test_same_formulas_at_any_size():
     small, _, _ = two_softmaxes([2, 1, 0.1], [1, 2])
     large, _, _ = two_softmaxes(np.linspace(-3, 3, 64), np.linspace(0, 1, 40))
     assert [(s.id, s.formula) for s in small.steps()] == [(s.id, s.formula) for s in large.steps()]
+
+
+def test_underflow_is_a_caution_and_the_one_hot_note_a_remark():
+    d = Derivation("demo", "Demo", "none")
+    o = d.given("o", sp.IndexedBase("o"), np.array([1000.0, 0.0, -1000.0]))
+    t = d.given("t", sp.IndexedBase("t"), np.array([1.0, 0.0, 0.0]))
+    d.section("Output")
+    out = softmax_ce.softmax(d, o)
+    loss = softmax_ce.cross_entropy(d, out, t)
+    softmax_ce.chain_rule(d, out, t, loss)
+    check(d)
+    (underflow,), (skipped,), (one_hot,), (shift,) = out.probs.notes, d.find("chain_terms").notes, loss.notes, out.shift.notes
+    assert isinstance(underflow, Caution) and "underflow" in underflow
+    assert isinstance(skipped, Caution) and "not shown" in skipped
+    assert not isinstance(one_hot, Caution) and "one-hot" in one_hot
+    assert not isinstance(shift, Caution) and "after the shift" in shift  # the shift avoided the overflow: a remark
+
+
+def test_cross_entropy_prints_target_first_as_the_lecture():
+    from dlsteps.printers.formulas import unicode
+
+    d, _out, _attention = two_softmaxes([2, 1, 0.1], [1, 2])
+    assert "tₖ⋅log yₖ" in unicode(d.find("loss").formula, d.names)
+    assert unicode(d.find("log_softmax").formula, d.names) == "oₖ - m - log(S)"

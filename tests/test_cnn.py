@@ -309,3 +309,15 @@ def test_the_prose_uses_the_printed_symbols():
     for one, two in (("max_pool1", "max_pool2"), ("first_max1", "first_max2"), ("avg_pool1", "avg_pool2"),
                      ("dL_dK1", "dL_dK2"), ("dL_dP_via1", "dL_dP_via2")):
         assert d[one].title != d[two].title and " 1" in d[one].title and " 2" in d[two].title
+
+
+def test_the_lessons_notes_are_remarks():
+    # Issue 14 (Reading): which kernel responds more, the stride comparison and the one-hot
+    # loss are readings of the numbers, not warnings; the lesson itself has no warning case.
+    from dlsteps.model import Caution
+
+    for typed in ({}, {"stride": ("2", "test")}, {"image2": ("0,0,0;0,0,0;0,0,0", "test"), "image": ("1,0,0;0,1,0;0,0,1", "test"),
+                                                  "kernel1": ("1", "test"), "kernel2": ("1", "test"), "pool_size": ("1", "test")}):
+        d = engine.run("cnn", typed)
+        for id in ("responses", "conv1_other", "loss"):
+            assert d[id].notes and not any(isinstance(note, Caution) for note in d[id].notes), (typed, id)

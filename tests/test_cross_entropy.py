@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from conftest import LARGER, central_difference
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 STEP_IDS = [
     "surprise_p", "surprise_q", "expected_x", "expected_v",
@@ -231,6 +232,20 @@ def test_zero_probabilities_are_explained():
     assert np.isinf(s["sample_losses"][0]) and np.isinf(s["batch_mean"])
     assert "∞" in _notes(d, "sample_losses")
     assert not any(np.isnan(v).any() for v in s.values())
+    # Issue 14: an infinite value warns (⚠): the surprise of an impossible outcome, a sample loss of ∞
+    for id in ("surprise_p", "sample_losses"):
+        (note,) = d[id].notes
+        assert isinstance(note, Caution), id
+
+
+def test_the_lectures_observations_are_remarks_not_cautions():
+    # Issue 14: what the default numbers show (same mean but different entropy, Q uniform, the
+    # costliest sample, CE against MSE, MSE's vanishing gradient) is the lecture's point: • not ⚠.
+    d = engine.run("cross-entropy")
+    for id in ("surprise_p", "surprise_q", "entropy_q", "cross_entropy", "sample_losses", "batch_mean", "ce_loss",
+               "mse_grad_p", "mse.delta"):
+        assert not any(isinstance(note, Caution) for note in d[id].notes), id
+    assert d["sample_losses"].notes and d["mse.delta"].notes and d["surprise_p"].notes == ()
 
 
 def test_extreme_predictions_stay_finite():

@@ -4,6 +4,7 @@ notes computed from the numbers, saturation, Hypothesis over the domains and bad
 
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -12,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import central_difference
+from conftest import central_difference, terminal_view
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 IDS = ["g.linear", "g.activation",
        "d.real.linear", "d.real.activation", "d.fake.linear", "d.fake.activation",
@@ -362,3 +364,22 @@ def test_any_input_in_the_domains_runs_cleanly(typed):
         assert np.all(np.isfinite(np.asarray(step.value, float))), step.id
     assert d["d.loss_change"].value == pytest.approx(d["d.loss_after"].value - d["d.loss"].value)
     assert d["d.loss"].value >= 0
+
+
+def test_float64_edges_are_cautions_and_the_lectures_story_remarks():
+    # The default tells the lecture's story (colours, D's judgements, falling losses): remarks
+    # only. With b = 50, D rounds to exactly 1: the fake term's log 0, the infinite ∂L/∂D, the
+    # generator stuck with every gradient 0 and the undefined ratio are warnings (⚠).
+    assert not any(isinstance(note, Caution) for step in engine.run("gan").steps() for note in step.notes)
+    d = engine.run("gan", {"w": ("0,0,0", "test"), "b": ("50", "test")})
+    for step in ("d.loss_fake", "d.fake.delta", "g.loss_change", "cmp.minimax"):
+        assert d.find(step).notes and all(isinstance(note, Caution) for note in d.find(step).notes), step
+    assert not any(isinstance(note, Caution) for note in d.find("d.loss_change").notes)  # the loss fell
+
+
+def test_the_discriminator_loss_and_its_gradients_read_real_then_fake(cli):
+    # L_D = L_real + L_fake as its explanation, and each gradient's sum in the same order.
+    text = terminal_view(cli, "gan")
+    assert re.search(r"^  L_D = L_real \+ L_fake *$", text, re.M)  # the formula, not its explanation (with a full stop)
+    assert "─── = ∂L_real/∂wⱼ + ∂L_fake/∂wⱼ" in text and "─── = ∂L_real/∂b + ∂L_fake/∂b" in text
+    assert "= 0.3133 + 0.465" in text

@@ -52,9 +52,10 @@ def environment(**extra):
 
 
 def dlsteps(*args, **env):
-    """Run the installed command line in a subprocess; returns the CompletedProcess."""
+    """Run the installed command line in a subprocess; returns the CompletedProcess, its
+    output read in PYTHONIOENCODING where that is set (else UTF-8)."""
     return subprocess.run([sys.executable, "-m", "dlsteps", *args], capture_output=True, text=True, timeout=300,
-                          env=environment(**env), encoding="utf-8")
+                          env=environment(**env), encoding=env.get("PYTHONIOENCODING", "utf-8"))
 
 
 # ---- the catalogue -------------------------------------------------------------------------
@@ -179,7 +180,7 @@ def test_korean_tokens_work_in_both_languages(run_json):
 
 # ---- every lesson in Korean ----------------------------------------------------------------
 
-TEXT_KEYS = {"title", "explanation", "notes", "description", "summary", "labels", "x_label", "y_label", "series"}
+TEXT_KEYS = {"title", "explanation", "notes", "cautions", "description", "summary", "labels", "x_label", "y_label", "series"}
 
 
 def same_apart_from_text(english, korean, path="$"):

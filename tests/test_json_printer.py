@@ -16,7 +16,7 @@ def test_schema_of_a_run():
     assert document["inputs"][0] == {"name": "logits", "symbol": "o", "shape": [3], "value": [2.0, 1.0, 0.1],
                                      "text": "2,1,0.1", "origin": "default"}
     step = document["sections"][0]["steps"][3]
-    assert set(step) == {"id", "title", "explanation", "formula", "value", "shape", "depends_on", "code", "check", "notes", "chart"}
+    assert set(step) == {"id", "title", "explanation", "formula", "value", "shape", "depends_on", "code", "check", "notes", "cautions", "chart", "formula_full"}
     assert step["id"] == "softmax" and step["shape"] == [3] and step["formula"].startswith("{y}_{i} =")
     assert step["value"] == d.find("softmax").value.tolist()
 

@@ -188,3 +188,18 @@ def test_the_unit_and_scipys_square_root_are_said(base, unit, call):
     root = jensenshannon(p, q, base=math.e if base == "e" else 2)
     assert d.find("jsd").notes == (f"SciPy's {call} returns its square root, √JSD(P‖Q) = {root:.4g}",)
     assert "≠" in d.find("asymmetry").explanation and "!=" not in d.find("asymmetry").explanation
+
+
+def test_an_infinite_kl_warns_and_the_lessons_own_notes_are_remarks():
+    # Issue 14: KL(P‖Q) = ∞ warns (⚠, the block's note on the step); SciPy's square root (a
+    # library's convention) and the missing asymmetry step (it follows from that ∞, said just
+    # above) are remarks (•), so only the infinity itself carries ⚠.
+    from dlsteps.model import Caution
+
+    d = engine.run("kl", {"p": ("0.5,0.5,0", "test"), "q": ("0.5,0,0.5", "test")})
+    assert any(isinstance(note, Caution) and "∞" in note for note in d.find("kl_pq").notes)
+    (missing,) = [note for note in d.find("kl_qp").notes if "asymmetry" in note]
+    assert not isinstance(missing, Caution)
+    for run in (d, engine.run("kl")):
+        (scipy,) = run.find("jsd").notes
+        assert not isinstance(scipy, Caution) and "square root" in scipy

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from conftest import LARGER, central_difference
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 IDS = [
     "z", "a_f", "f", "a_i", "i", "a_c", "c_tilde", "C", "a_o", "o", "h",
@@ -196,6 +197,14 @@ def test_defaults_state_their_conventions_and_label_the_extension():
     assert not any(item.name.startswith("b_") for item in d.inputs)
     assert any("T = 1" in note for note in d["squashed_path"].notes)
     assert all("finite differences" in s.check for s in d.steps() if s.id.startswith(("d", "delta")))
+
+
+def test_the_lectures_example_raises_no_caution():
+    # Every note of the lecture's example is a remark (•), not a warning (⚠): the lesson adds
+    # none of its own, and the block's "T = 1: both products are empty" is a remark.
+    d = run(x="0.5,0.1,0.2")
+    notes = [note for step in d.steps() for note in step.notes]
+    assert any("T = 1" in note for note in notes) and not any(isinstance(note, Caution) for note in notes)
 
 
 def test_sizes_and_prose_read_as_the_lecture_names_them(cli):

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import central_difference, terminal_view
+from dlsteps import engine
+from dlsteps.model import Caution
 
 X = np.array([[1, 1], [2, -1], [3, 1]], float)
 Y = np.array([3, 5, 7], float)
@@ -192,23 +194,45 @@ def test_weights_landing_on_zero_are_named(run_json):
     assert any("w_1 (|u_1| = 0.23)" in note for note in notes(document, "update_l1"))
 
 
-@pytest.mark.parametrize("lam, words", [
-    ("0", "no decay"), ("0.5", "never exactly"), ("10", "κ = 0"), ("15", "flips the sign"), ("100", "grow"),
+@pytest.mark.parametrize("lam, words, warns", [
+    ("0", "no decay", False), ("0.5", "never exactly", False), ("10", "κ = 0", True), ("15", "flips the sign", True),
+    ("100", "grow", True),
 ])
-def test_decay_note_follows_kappa(run_json, lam, words):
+def test_decay_note_follows_kappa(run_json, lam, words, warns):
     _, document = run_json("regularization", "--lambda", lam)
     assert any(words in note for note in notes(document, "decay"))
     section = [sec["explanation"] for sec in document["sections"]][-1]
     assert "never to 0" not in section
+    # Issue 14: a κ that wipes out, flips or grows the weights warns (⚠); plain decay is a remark (•).
+    (note,) = engine.run("regularization", {"lam": (lam, "test")}).find("decay").notes
+    assert isinstance(note, Caution) is warns
 
 
-def test_rising_loss_gets_a_remark(run_json):
+def test_rising_loss_gets_a_caution(run_json):
     steps, document = run_json("regularization", "--lambda", "100")
     assert steps["losses_l2"][-1] > steps["losses_l2"][0]
     assert any("rises" in note for note in notes(document, "losses_l2"))
     assert not notes(document, "losses_l1") or all("rises" not in n for n in notes(document, "losses_l1"))
     _, calm = run_json("regularization")
     assert not notes(calm, "losses_l2")
+    # Issue 14: a loss that rises warns (⚠), also when it ends lower than it started.
+    (rising,) = engine.run("regularization", {"lam": ("100", "test")}).find("losses_l2").notes
+    assert isinstance(rising, Caution) and "move away from the minimum" in rising
+    overshooting = {"x": ("2;1", "test"), "y": ("1,1", "test"), "w": ("2", "test"), "lr": ("0.3", "test")}
+    (overshoot,) = engine.run("regularization", overshooting).find("losses_l1").notes
+    assert isinstance(overshoot, Caution) and "ends lower than it started" in overshoot
+
+
+def test_a_weight_at_the_kink_warns_and_the_l1_landing_notes_are_remarks():
+    # |w| has no derivative at w = 0: the subgradient convention sign(0) = 0 is a caution.
+    # Whether a weight lands on 0 in the L1 update is the lecture's point: remarks, never ⚠.
+    at_kink = engine.run("regularization", {"w": ("0,0.2", "test")})
+    (kink,) = at_kink.find("grad_l1").notes
+    assert isinstance(kink, Caution) and "w_0 = 0 here" in kink
+    assert engine.run("regularization").find("grad_l1").notes == ()
+    for lam in ("0.5", "10"):
+        landing = engine.run("regularization", {"lam": (lam, "test")}).find("update_l1").notes
+        assert landing and not any(isinstance(note, Caution) for note in landing)
 
 
 def _suggested(message):
@@ -263,6 +287,9 @@ def test_each_update_is_worked_at_its_first_element_with_the_tables_names(cli):
     assert "w'ᴸ²₀ = 0.95⋅1.5 - 0.05⋅(-6.4) = 1.745" in text and "w'ᴸ¹₀ = " in text
     assert "⇒ w'_j =" not in text
     assert "max(0, │uⱼ│ - η⋅λ)" in text and "max(0, |u_j| - ηλ)" in text and "max(|u" not in text
+    # the soft threshold reads as the prose writes it, sign(u_j) max(0, |u_j| - ηλ), numbers too
+    assert "w'ᴸ¹ⱼ = sign(uⱼ)⋅max(0, │uⱼ│ - η⋅λ)" in text
+    assert "w'ᴸ¹₀ = sign(1.82)⋅max(0, │1.82│ - 0.05⋅0.5) = 1.795" in text
 
 
 def test_the_loss_tables_put_the_mse_first_like_their_numbers(cli):

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import central_difference
+from conftest import central_difference, terminal_view
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 # ---- an independent reference, written apart from the lesson and the blocks -----------------
 
@@ -273,3 +274,27 @@ def test_python_script_of_a_deeper_net_runs(tmp_path):
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"all {len(d.steps())} values agree" in result.stdout
+
+
+def test_what_warns_is_a_caution_and_what_the_numbers_show_a_remark():
+    # The lecture's shrinking product is its point: every note of the default is a remark (•).
+    # x = 0 makes ∂/∂w₁ = 0 in both scenarios, so the ratios cannot be compared (⚠, and no
+    # "changes nothing" verdict); 29 factors of 2.5e-21 underflow float64 (⚠).
+    assert not any(isinstance(note, Caution) for step in engine.run("resnet").steps() for note in step.notes)
+    zero = run(x=0)
+    assert any(isinstance(note, Caution) and note.startswith("x = 0") for note in zero.find("plain.chain").notes)
+    verdict = zero.find("skip.ratio").notes[-1]
+    assert isinstance(verdict, Caution) and verdict.startswith("both ratios are 0")
+    assert not any("not at all" in note for step in zero.steps() for note in step.notes)
+    tiny = run(layers=30, w="1e-20").find("plain.chain").notes
+    assert isinstance(tiny[0], Caution) and "underflows" in tiny[0]
+    assert not isinstance(tiny[1], Caution)
+
+
+def test_the_chain_rule_product_reads_from_the_output_down(cli):
+    # Factor by factor in the chain rule's order, as its explanation lists them; the skip's
+    # sum σ(z̃₃) + ã₁ as the section writes it.
+    text = terminal_view(cli, "resnet")
+    assert "─── = ∂L/∂a₃⋅σ′(z₃)⋅w₃⋅σ′(z₂)⋅w₂⋅σ′(z₁)⋅x" in text
+    assert "─── = (∂L̃/∂ã₃⋅σ′(z̃₃)⋅w₃⋅σ′(z̃₂)⋅w₂ + ∂L̃/∂ã₃)⋅σ′(z̃₁)⋅x" in text
+    assert "ã₃ = σ(z̃₃) + ã₁" in text and "= 0.5128 + 0.5125" in text

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import central_difference
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 
 # ----------------------------------------------------------------------------- reference
@@ -218,6 +219,28 @@ def test_the_trend_note_follows_the_numbers():
     assert grow.startswith("Growing") and "explode" in grow
     one = " ".join(run(x="1,0,0", target="1").find("jacobian_norm").notes)
     assert "One step only" in one
+
+
+def test_warnings_are_cautions_and_the_lectures_vanishing_gradient_is_a_remark():
+    # The shrinking product is the lecture's point (a remark, •); a product that explodes, and
+    # tanh saturating, are warnings (⚠).
+    shrink = engine.run("rnn")
+    assert shrink.find("jacobian_norm").notes and not any(isinstance(n, Caution) for n in shrink.find("jacobian_norm").notes)
+    assert shrink.find("hidden").notes == ()
+    grow = run(W="2,0;0,2", U="0.01,0,0;0,0.01,0", V="0.1,0;0,0.1;0.1,0.1").find("jacobian_norm").notes
+    assert len(grow) == 1 and isinstance(grow[0], Caution) and grow[0].startswith("Growing")
+    one = run(x="1,0,0", target="1").find("jacobian_norm").notes
+    assert len(one) == 1 and not isinstance(one[0], Caution)
+    saturated = run(U="5,0,0;0,5,0").find("hidden").notes
+    assert len(saturated) == 1 and isinstance(saturated[0], Caution) and "saturates" in saturated[0]
+
+
+def test_the_step_loss_and_a_bias_read_in_the_lectures_order(cli):
+    # ℓ_t = -Σ_k y*_tk log y_tk (target first, as its explanation); a_t = U x_t + W h_(t-1) + b, bias last.
+    text = cli("rnn", "--no-pager", env={"COLUMNS": "120"}).stdout
+    assert "y*ₜₖ⋅log yₜₖ" in text and "⇒ ℓ₀ = -(0⋅(-0.9881) + 1⋅(-1.248) + 0⋅(-1.077)) = 1.248" in text
+    biased = cli("rnn", "--bias", "0.1,-0.2", "--no-pager", env={"COLUMNS": "120"}).stdout
+    assert "Wᵢⱼ⋅h_prevₜⱼ + bᵢ" in biased and "⇒ a₁₀ = 0.5⋅0 + (-0.3)⋅1 + 0.2⋅0 + 0.4⋅0.537 + (-0.2)⋅(-0.09967) + 0.1" in biased
 
 
 def test_the_trend_note_names_the_steps_it_compares():

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from conftest import LARGER, central_difference
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 from dlsteps.printers import json as json_printer
 from dlsteps.printers import markdown
 from dlsteps.printers.latex import render as latex
@@ -289,6 +290,27 @@ def test_early_end_of_sentence_is_said():
     d = run(target="고마워요 정말 <EOS>", wy="0,0;0,0;0,0;50,50", dec_wo="5,5,5,5,5;5,5,5,5,5")
     notes = " ".join(d["pred"].notes)
     assert d["pred"].value[0] == 3 and "at inference it would stop there" in notes
+
+
+def test_a_tied_choice_is_a_caution_and_the_words_chosen_are_remarks():
+    # W_y = 0: every logit is 0, so argmax falls back on its tie-break (the lowest id) at every
+    # step: a warning (⚠). What greedy chose, and that it stops early, are remarks (•).
+    tied = run(wy="0,0;0,0;0,0")["pred"].notes
+    cautions = [n for n in tied if isinstance(n, Caution)]
+    assert len(cautions) == 1 and "share the largest logit" in cautions[0] and "t = 0, 1" in cautions[0]
+    d = run()
+    own = [n for id in ("fed", "loss", "pred", "greedy_in") for n in d[id].notes]  # the lesson's own notes
+    assert d["pred"].notes and own and not any(isinstance(n, Caution) for n in own)
+    early = run(target="고마워요 정말 <EOS>", wy="0,0;0,0;0,0;50,50", dec_wo="5,5,5,5,5;5,5,5,5,5")["pred"].notes
+    said = [n for n in early if "at inference it would stop there" in n]
+    assert len(said) == 1 and not isinstance(said[0], Caution)
+
+
+def test_the_embedding_lookup_reads_one_hot_times_the_table(cli):
+    # x_{t,j} = Σ_k X_{t,k} E_{k,j}, as its explanation: the one-hot entry first.
+    text = cli("seq2seq", "--no-pager", env={"COLUMNS": "120"}).stdout
+    assert "Xᵉₜₖ⋅Eᵉₖⱼ" in text and "⇒ xᵉ₀₀ = 1⋅0.5 + 0⋅(-0.4) + 0⋅0.2 = 0.5" in text
+    assert "Xᵈₜₖ⋅Eᵈₖⱼ" in text and "⇒ xᵈ₀₀ = 1⋅0.1 + 0⋅0.9 + 0⋅(-0.7) = 0.1" in text
 
 
 @pytest.mark.parametrize("args,option", [

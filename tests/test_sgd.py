@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from conftest import central_difference, terminal_view
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 X = np.array([1, 2, 3, 4, 5, 6], float)
 Y = np.array([2.1, 3.9, 6.2, 7.8, 10.1, 12.2])
@@ -220,6 +221,27 @@ def test_a_growing_loss_gets_a_note_with_a_rate_that_works(run_json):
         assert steps[f"losses_{kind}"][-1] < steps[f"losses_{kind}"][0]
 
 
+def test_a_rising_loss_warns_and_a_falling_one_is_a_remark():
+    # Issue 14: a loss that rises and ends above where it started (an epoch's whole-data loss,
+    # an update's own batch loss, the final loss) is a caution (⚠); SGD's loss rising in an
+    # epoch but ending lower (its usual noise), the comparison and "every update lowered the
+    # loss of its own batch" are remarks (•).
+    calm = engine.run("sgd")
+    (summary,) = calm.find("loss_paths").notes
+    (lowered,) = calm.find("batch_losses_after_mb").notes
+    assert not isinstance(summary, Caution) and "lowest" in summary
+    assert not isinstance(lowered, Caution) and "Every update lowered" in lowered
+    assert calm.find("losses_gd").notes == () and calm.find("losses_mb").notes == ()
+    (noisy,) = calm.find("losses_sgd").notes  # defaults: SGD's loss rises in epoch 2, ends lower
+    assert not isinstance(noisy, Caution) and "ends lower than it started" in noisy
+    steep = engine.run("sgd", {"lr": ("0.1", "test")})
+    summary, grown = steep.find("loss_paths").notes
+    assert not isinstance(summary, Caution) and isinstance(grown, Caution) and "ends higher" in grown
+    for id in ("losses_gd", "losses_sgd", "losses_mb", "batch_losses_after_sgd", "batch_losses_after_mb"):
+        (note,) = steep.find(id).notes
+        assert isinstance(note, Caution) and ("rises" in note or "raised" in note), id
+
+
 def test_a_diverging_rate_exits_2_naming_a_rate_that_works(cli, run_json):
     result = cli("sgd", "--lr", "1", "--epochs", "5")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
@@ -297,13 +319,14 @@ def test_the_prose_writes_the_prediction_in_the_formulas_order(cli):
 
 
 def test_the_epoch_losses_explain_the_row_index_of_their_formula(cli, run_json):
-    # Lˢᴳᴰₑ reads the weights at row N*e (6 updates per epoch), Lᴹᴮₑ at row e*n with n = N/m = 3:
-    # n is not an input, so its value is said where it is used.
+    # Lˢᴳᴰₑ reads the weights at row N⋅e (6 updates per epoch), Lᴹᴮₑ at row e⋅n with n = N/m = 3:
+    # n is not an input, so its value is said where it is used. The prose writes the row as the
+    # formula prints it (Wˢᴳᴰ[N⋅e,k]).
     _, document, _ = run(run_json)
-    assert "row N*e of the weight table: N = 6 updates per epoch" in step(document, "losses_sgd")["explanation"]
-    assert "row e*n of the weight table: n = N/m = 3 updates per epoch" in step(document, "losses_mb")["explanation"]
+    assert "row N⋅e of the weight table: N = 6 updates per epoch" in step(document, "losses_sgd")["explanation"]
+    assert "row e⋅n of the weight table: n = N/m = 3 updates per epoch" in step(document, "losses_mb")["explanation"]
     assert "row" not in step(document, "losses_gd")["explanation"].split("i.e.")[1]
     text = terminal(cli)
-    assert "Wˢᴳᴰ_N*e,k" in text and "Wᴹᴮ_e*n,k" in text
+    assert "Wˢᴳᴰ[N⋅e,k]" in text and "Wᴹᴮ[e⋅n,k]" in text
     _, other, _ = run(run_json, "--batch-size", "3")
     assert "n = N/m = 2 updates per epoch" in step(other, "losses_mb")["explanation"]

@@ -1,11 +1,13 @@
 """softmax lesson: pairing, finite differences, published and hand-worked examples."""
 
+import json
 import math
 
 import numpy as np
 import pytest
+import sympy as sp
 
-from conftest import central_difference
+from conftest import central_difference, terminal_view
 from dlsteps import engine
 
 
@@ -82,8 +84,6 @@ def test_huge_logits_are_stable(cli, recwarn):
 def test_jacobian_derivation_is_symbolic():
     # The simplified Jacobian is proved from SymPy's quotient-rule derivative; break the
     # target form and the proof must refuse it.
-    import sympy as sp
-
     from dlsteps.blocks.softmax_ce import prove_jacobian
     from dlsteps.blocks.symbols import i, j, k, n, total
     from dlsteps.model import LessonError
@@ -138,8 +138,62 @@ def test_the_shift_note_says_overflow_or_underflow_as_the_numbers_are():
 
 def test_the_sections_say_how_to_read_the_matrices():
     # Issue 14 (reading): the Jacobian section says which index is the row and what δ_ij is
-    # (the quotient-rule step uses it unexplained); the chain-rule section ties C_kj to the
-    # sum it is a term of, so a student can add up a column of the printed matrix.
+    # (both of its steps use it); the chain-rule section ties C_kj to the sum it is a term
+    # of, so a student can add up a column of the printed matrix.
     jacobian, chain = (section.explanation for section in engine.run("softmax").sections[1::2])
     assert "row i, column j" in jacobian and "δ_ij" in jacobian and "1 when i = j and 0 otherwise" in jacobian
     assert "C_kj is term k of the sum for o_j" in chain and "column" in chain
+
+
+def _quotient_step(text):
+    """Step 2.1 (the quotient rule) of a terminal view: from its title to step 2.2's."""
+    start = text.index("2.1 Differentiate (quotient rule)")
+    return text[start:text.index("2.2 Simplify with y_i", start)]
+
+
+def test_the_quotient_rule_is_compact_by_default_and_in_full_with_expand(cli):
+    # Issue 14 (reading): the quotient-rule step printed SymPy's derivative in full (two
+    # stacked sums over k, about 25 lines at 80 columns) before any number. It now shows the
+    # quotient rule on y_i = u_i / S, (u_i δ_ij S - u_i u_j) / S², worked with the numbers
+    # of u and S; the full SymPy derivative is behind --expand, and both are paired with the
+    # value.
+    step = engine.run("softmax").find("jacobian_quotient")
+    assert not step.formula.has(sp.Sum) and not step.formula.has(sp.exp)
+    assert step.full.has(sp.Sum) and step.full.has(sp.exp)
+    short = _quotient_step(terminal_view(cli, "softmax", columns=80))
+    assert "uᵢ⋅δᵢⱼ⋅S - uᵢ⋅uⱼ" in short and "1⋅1⋅1.517 - 1⋅1" in short
+    assert "(--expand shows this formula in full, as SymPy derives it)" in short
+    assert "In full" not in short and "ℯ" not in short and "╲" not in short
+    assert len(short.splitlines()) < 25
+    full = _quotient_step(terminal_view(cli, "softmax", "--expand", columns=80))
+    assert "uᵢ⋅δᵢⱼ⋅S - uᵢ⋅uⱼ" in full and "In full, as SymPy derives it:" in full
+    assert "--expand shows" not in full
+    compact_at = full.index("uᵢ⋅δᵢⱼ⋅S - uᵢ⋅uⱼ")
+    assert compact_at < full.index("In full") < full.index("ℯ") and "╲" in full
+    assert full.count("⇒") == 9  # --expand also works out every entry of the 3×3 Jacobian
+
+
+def test_the_quotient_rule_in_the_document_formats(cli):
+    # JSON carries the compact formula (the contract); Markdown and LaTeX add the full one
+    # only with --expand.
+    steps = {s["id"]: s for sec in json.loads(cli("softmax", "--format", "json").stdout)["sections"] for s in sec["steps"]}
+    formula = steps["jacobian_quotient"]["formula"]
+    assert r"{u}_{i} \delta_{i j} S - {u}_{i} {u}_{j}" in formula and "S^{2}" in formula and r"\sum" not in formula
+    for fmt in ("markdown", "latex"):
+        plain, expanded = (cli("softmax", "--format", fmt, *extra).stdout for extra in ((), ("--expand",)))
+        assert "In full, as SymPy derives it" not in plain and r"\sum_{k=0}^{n - 1} e^{{o}_{k} - m} \delta_{j k}" not in plain
+        assert "In full, as SymPy derives it" in expanded and r"\sum_{k=0}^{n - 1} e^{{o}_{k} - m} \delta_{j k}" in expanded
+
+
+def test_an_underflow_warns_and_the_one_hot_note_is_a_remark():
+    # Issue 14: y_k underflowing to exactly 0 (logits 1000, 0, -1000) warns (⚠); "t is one-hot,
+    # so L = -log y_c" is a remark (•), at the defaults as at extreme logits.
+    from dlsteps.model import Caution
+
+    extreme = engine.run("softmax", {"logits": ("1000,0,-1000", "test"), "target": ("2", "test")})
+    (underflow,) = extreme.find("softmax").notes
+    assert isinstance(underflow, Caution) and "underflow" in underflow
+    for d in (extreme, engine.run("softmax")):
+        (one_hot,) = d.find("loss").notes
+        assert not isinstance(one_hot, Caution) and "one-hot" in one_hot
+    assert engine.run("softmax").find("softmax").notes == ()

@@ -298,7 +298,9 @@ def test_formulas_are_written_in_the_papers_order_and_name_their_inputs():
     console = Console(width=80, record=True, file=open("/dev/null", "w"))
     console.print(terminal.render(d))
     text = console.export_text()
-    assert "Token(" not in text and "E_srcₜ,j" in text and "o_t,tgtₜ" in text
+    assert "Token(" not in text and "E[srcₜ,j]" in text and "o[t,tgtₜ]" in text
+    # the projections are x Wᵀ with tokens as rows: X first, as the explanation writes them
+    assert "Xᵉₜⱼ⋅W_Qᵉₖⱼ" in text and "Xᵈₜⱼ⋅W_Vᵈ" in text and "Nᵈ¹ₜⱼ⋅W_Qᶜ" in text and "W_Qᵉₖⱼ⋅Xᵉ" not in text
 
 
 def test_a_note_says_approximately_where_its_rounded_numbers_do_not_give_its_result():
@@ -308,3 +310,13 @@ def test_a_note_says_approximately_where_its_rounded_numbers_do_not_give_its_res
     # seed 7: (3.382 + 2.164 + 1.811) / 3 = 2.4523 from the shown terms, the value is shown as 2.453.
     assert run(7, seq_len="3")["loss"].notes[1] == "L = -((-3.382) + (-2.164) + (-1.811)) / 3 ≈ 2.453"
     assert run()["loss"].notes[1] == "L = -((-2.754) + (-2.874) + (-2.15)) / 3 = 2.593"
+
+
+def test_the_lessons_notes_are_remarks():
+    # Issue 14 (Reading): the worked elements, the shifted decoder input, the masked weights,
+    # the next words and the loss are readings of the numbers: no note of the lesson warns.
+    from dlsteps.model import Caution
+
+    for d in (run(), run(3, seq_len="1")):
+        for id in ("dec_in", "angle", "pos_enc", "src_x", "tgt_x", "dec.h0.softmax", "out.softmax", "loss"):
+            assert d[id].notes and not any(isinstance(note, Caution) for note in d[id].notes), id

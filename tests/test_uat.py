@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 IDS = ["function", "interval", "blocks", "unit", "steepness", "construction",
        "grid", "target", "width", "edges", "midpoints", "heights", "slope", "bias", "output_weight", "neurons",
@@ -305,14 +306,17 @@ def test_the_tables_of_prose_are_extracted_for_translation():
         assert set(table.values()) <= ids
 
 
-def test_sums_are_written_from_the_left_end_of_the_interval(run_json):
-    # x_g = I₀ + g (I₁ - I₀)/(G - 1) and t_k = I₀ + kΔ - …, as a + kΔ in the prose; t₀'s numbers
-    # (-1) - 0.25/2 follow the same order.
+def test_sums_are_written_from_the_left_end_of_the_interval(cli):
+    # x_g = I₀ + g (I₁ - I₀)/(G - 1), t_k = I₀ + kΔ - … and c_k = I₀ + (k + ½)Δ, as a + kΔ and
+    # a + (k + ½)Δ in the prose; their numbers follow the same order.
     from dlsteps.printers.formulas import unicode
 
     d = run()
     assert unicode(d["grid"].formula).replace(" ", "").split("\n")[1].startswith("I₀+")
-    assert "I₀ + Δ⋅k -" in unicode(d["edges"].formula)
+    assert "I₀ + k⋅Δ -" in unicode(d["edges"].formula)
+    text = cli("uat", "--no-pager", env={"COLUMNS": "80"}).stdout
+    assert "cₖ = I₀ + (k + 1/2)⋅Δ" in text and "c₀ = (-1) + (0 + 1/2)⋅0.25 = -0.875" in text
+    assert "t₀ = (-1) + 0⋅0.25 -" in text
 
 
 def test_the_mean_error_is_worked_out(cli):
@@ -320,3 +324,25 @@ def test_the_mean_error_is_worked_out(cli):
     result = cli("uat", "--no-pager", env={"COLUMNS": "120"})
     block = result.stdout.split("Mean error")[1].split("5.4")[0]
     assert "0.2278" in block and "201" in block and "…" in block
+
+
+def test_an_error_that_grows_with_n_warns_and_the_ratios_are_a_remark():
+    # Issue 14: the ratios of the largest error as N doubles are what the numbers show (•);
+    # an error that grows when N doubles is against what the theorem leads a student to
+    # expect (⚠). sin(30x) oscillates faster than 4 or 8 blocks can follow: 4→8 grows.
+    (ratios,) = run().find("error_table").notes
+    assert not isinstance(ratios, Caution) and "as N doubles" in ratios
+    ratios, grows = run(function="sin(30*x)").find("error_table").notes
+    assert not isinstance(ratios, Caution)
+    assert isinstance(grows, Caution) and "grows at 4→8" in grows
+    for id in ("neurons", "hidden", "max_error"):  # the neuron count, κ's inexactness, where the error peaks
+        assert not any(isinstance(note, Caution) for note in run().find(id).notes), id
+
+
+@pytest.mark.parametrize("construction", CONSTRUCTIONS)
+def test_the_relu_biases_read_as_the_step_then_the_half_shift(cli, construction):
+    # b_j = -w t_e, then ±1/2 for the two ReLUs of a ramp (the prose's order), numbers too:
+    # b₀ = -200⋅(-1.125) + (-1)⁰/2 = 225.5 at the defaults.
+    text = cli("uat", "--unit", "relu", "--construction", construction, "--no-pager", env={"COLUMNS": "80"}).stdout
+    block = text.split("3.2 Biases")[1].split("3.3")[0]
+    assert "bⱼ = -w⋅t[" in block and "b₀ = -200⋅(-1.125) + " in block and "= 225.5" in block

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import central_difference
+from conftest import central_difference, terminal_view
 from dlsteps import engine
 from dlsteps.errors import InputError
+from dlsteps.model import Caution
 
 IDS = ["enc.linear", "enc.activation", "mu.linear", "logvar.linear", "sigma", "z", "dec.linear", "dec.activation",
        "recon.loss", "recon.gradient", "kl.terms", "kl", "loss",
@@ -396,3 +397,24 @@ def test_any_input_in_the_domains_runs_cleanly(typed):
         assert not np.any(np.isnan(np.asarray(step.value, float))), step.id
     assert d["loss"].value == pytest.approx(d["recon.loss"].value + d["beta"].value * d["kl"].value)
     assert d["loss_change"].value == pytest.approx(d["loss_after"].value - d["loss"].value)
+
+
+def test_a_rising_loss_and_a_rounded_output_are_cautions_and_the_shares_remarks():
+    # The default's notes (σ² near 1, the shares of L, the falling loss) are remarks; η = 20
+    # overshoots: x̂′ rounds to 0 or 1 (L_rec′ from the logit) and L rises, both warnings (⚠).
+    assert not any(isinstance(note, Caution) for step in engine.run("vae").steps() for note in step.notes)
+    d = engine.run("vae", {"lr": ("20", "test")})
+    assert [isinstance(note, Caution) for note in d.find("loss_change").notes] == [True]
+    assert "rose" in d.find("loss_change").notes[0]
+    assert [isinstance(note, Caution) for note in d.find("after.recon").notes] == [True]
+
+
+def test_the_trick_and_the_gradients_through_it_read_as_the_lecture_writes_them(cli):
+    # z = μ + σ ⊙ ε; ∂z/∂log σ² = ½ σ ε; ∂L/∂μ = ∂L/∂z · ∂z/∂μ + β ∂KL/∂μ, the chain rule's
+    # term first; BCE's target term x log x̂ first.
+    text = terminal_view(cli, "vae")
+    assert "zᵢ = μᵢ + σᵢ⋅εᵢ" in text and "z₀ = 0.2058 + 1.029⋅0.5" in text
+    assert "─── = ∂L/∂zᵢ⋅∂z/∂μᵢ + β⋅∂KL/∂μᵢ" in text
+    assert "= ∂L/∂zᵢ⋅∂z/∂log σ²ᵢ + β⋅∂KL/∂log σ²ᵢ" in text
+    assert "σᵢ⋅εᵢ" in text.split("∂z/∂log σ²")[1]
+    assert "(xᵢ⋅log(x̂ᵢ) + " in text

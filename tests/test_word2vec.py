@@ -405,3 +405,33 @@ def test_the_cosine_note_is_worked_out_with_its_numbers():
         assert value == pytest.approx(d[id].value[1, 2], abs=5e-5)
     zero = run(w_in="0.1,0,0,0.4;0.2,0,0.1,-0.4")["cosine_before"]  # love is all zeros: the table writes 0
     assert zero.notes[0] == "cos(love, like) = 0.0000 before training" and zero.value[1, 2] == 0
+
+
+def test_warning_notes_are_cautions_and_remarks_are_not():
+    # Issue 14 (Reading): a note that warns (the loss rose, training did not lower the mean
+    # loss, an all-zero embedding makes a cosine 0/0) is a Caution; a remark is a plain string.
+    from dlsteps.model import Caution
+
+    d = engine.run("word2vec")
+    for mode in ("cbow", "skipgram"):
+        for id in ("loss_change", "losses", "cosine_after", "loss", "loss_after"):
+            assert not any(isinstance(note, Caution) for note in d[f"{mode}.{id}"].notes), (mode, id)
+    assert not any(isinstance(note, Caution) for note in d["cosine_before"].notes)
+    risen = run(lr="40", epochs="0", w_in="1,-2,0.5,2;0.5,1,-1,0", w_out="1,2;-2,1;0.5,0.5;-1,-1", mode="cbow")
+    change, = risen["cbow.loss_change"].notes
+    assert "rose" in change and isinstance(change, Caution)
+    stalled = run(epochs="3", w_in="0,0,0,0;0,0,0,0", w_out="0,0;0,0;0,0;0,0", mode="cbow")  # zero weights: nothing moves
+    assert "did not fall" in stalled["cbow.losses"].notes[-1] and isinstance(stalled["cbow.losses"].notes[-1], Caution)
+    assert not isinstance(run(epochs="0", mode="cbow")["cbow.losses"].notes[-1], Caution)  # --epochs 0: a remark
+    zero = run(w_in="0.1,0,0,0.4;0.2,0,0.1,-0.4", mode="cbow")["cosine_before"]
+    assert not isinstance(zero.notes[0], Caution)
+    assert isinstance(zero.notes[-1], Caution) and "all-zero embedding for 'love'" in zero.notes[-1]
+
+
+def test_the_loss_after_writes_t_before_o():
+    # "- Σ_k t_k o'_k", as its explanation writes it.
+    from dlsteps.printers.formulas import unicode
+
+    d = engine.run("word2vec")
+    for mode in ("cbow", "skipgram"):
+        assert "tₖ⋅o′ₖ" in unicode(d[f"{mode}.loss_after"].formula, d.names)

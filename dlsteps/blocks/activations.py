@@ -23,7 +23,7 @@ import sympy as sp
 from dlsteps.blocks.symbols import Names, at_index, i
 from dlsteps.errors import LessonError
 from dlsteps.i18n import N_, _
-from dlsteps.model import Derivation, GradientCheck, Step
+from dlsteps.model import Caution, Derivation, GradientCheck, Step
 
 KINDS = ("sigmoid", "tanh", "relu")
 NAMES = {"a": "a"}
@@ -101,7 +101,7 @@ def _saturation_note(kind: str, z: Any) -> tuple[str, ...]:
     """A note when the sigmoid rounds to exactly 0 or 1 in float64 (computed)."""
     a = values(kind, z)
     if kind == "sigmoid" and np.any((a == 0) | (a == 1)):
-        return (_("σ(z) rounds to exactly 0 or 1 in float64 where |z| is this large; it is computed as exp(-log(1 + exp(-z))), so nothing overflows"),)
+        return (Caution(_("σ(z) rounds to exactly 0 or 1 in float64 where |z| is this large; it is computed as exp(-log(1 + exp(-z))), so nothing overflows")),)
     return ()
 
 
@@ -126,7 +126,7 @@ def derivative(d: Derivation, z: Any, a: Any, kind: str, *, at: str = "", names:
 def _zero_note(kind: str, z: Any) -> tuple[str, ...]:
     """The ReLU convention at 0, stated only when some z is exactly 0."""
     if kind == "relu" and np.any(np.asarray(z) == 0):
-        return (_("some z is exactly 0.") + " " + _(RELU_AT_ZERO),)
+        return (Caution(_("some z is exactly 0.") + " " + _(RELU_AT_ZERO)),)
     return ()
 
 

@@ -32,10 +32,10 @@ import numpy as np
 import sympy as sp
 
 from dlsteps.blocks import softmax_ce
-from dlsteps.blocks.symbols import D, Names, at_index, i, j, k, l, m, n, size, total
+from dlsteps.blocks.symbols import D, Names, at_index, i, j, k, l, m, n, size, total, written_product
 from dlsteps.errors import LessonError
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck, Step
+from dlsteps.model import Caution, Derivation, GradientCheck, Step
 from dlsteps.symbolic import Maximum
 
 NAMES = {"scores": "S", "mask": "M", "masked": ("S_masked", "S̃", r"\tilde{S}"), "m": "m", "u": "u", "Z": "Z",
@@ -163,7 +163,7 @@ def _scores(d: Derivation, query: Any, keys: Any, name: Names, at: str, scale: b
             index: tuple, labels: tuple) -> Step:
     """S_ij = Σ_k Q_ik K_jk (/ √d), or e_i = Σ_k q_k K_ik for one query."""
     S, dim = name.array("scores"), counts["dim"]
-    product = total(at_index(query.symbol, *index[:-1], k) * keys.symbol[index[-1], k], k, dim)
+    product = total(written_product(at_index(query.symbol, *index[:-1], k), keys.symbol[index[-1], k]), k, dim)
     value = attention_values(query.value, keys.value, keys.value, scale)[0]
     code = f"{query.var} @ {keys.var}.T" + (f" / np.sqrt({keys.var}.shape[1])" if scale else "")
     explanation = _("Each score is the dot product of a query with a key: the larger, the better they match.")
@@ -229,7 +229,7 @@ def _zero_notes(logits: np.ndarray, exps: np.ndarray) -> tuple[str, ...]:
     if np.isneginf(logits).any():
         notes.append(_("exp(-∞) = 0 exactly: every masked entry gets weight 0, with no NaN"))
     if ((exps == 0) & np.isfinite(logits)).any():
-        notes.append(_("some exponentials underflow to exactly 0 in float64: their scores are more than 745 below the row's maximum"))
+        notes.append(Caution(_("some exponentials underflow to exactly 0 in float64: their scores are more than 745 below the row's maximum")))
     return tuple(notes)
 
 

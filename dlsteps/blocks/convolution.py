@@ -37,9 +37,9 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pretty.stringpict import prettyForm
 
-from dlsteps.blocks.symbols import Names, i, j, l, size, total
+from dlsteps.blocks.symbols import Names, i, j, l, size, total, written_product, written_sum
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck, Step
+from dlsteps.model import Caution, Derivation, GradientCheck, Step
 from dlsteps.symbolic import Argmax, Maximum, Quotient, Remainder
 
 a, b, u, v, w = sp.symbols("a b u v w", integer=True, nonnegative=True)
@@ -300,7 +300,7 @@ def _tie_note(cells: np.ndarray) -> tuple[str, ...]:
     if not ties:
         return ()
     places = ", ".join(f"({r}, {c})" for r, c in ties[:6]) + (" …" if len(ties) > 6 else "")
-    return (_("tie for the maximum in window(s) {places}: the gradient goes to the first maximum, row by row (as PyTorch does)").format(places=places),)
+    return (Caution(_("tie for the maximum in window(s) {places}: the gradient goes to the first maximum, row by row (as PyTorch does)").format(places=places)),)
 
 
 def _source(function: Callable) -> str:
@@ -315,7 +315,7 @@ def flatten(d: Derivation, maps: Sequence[Any], size: Any, *, at: str = "", name
     one after another, each row by row (PyTorch's channel, row, column order)."""
     name = Names(d, {"f": "f"}, names)
     m = size.symbol
-    formula = sum(total(total(sp.KroneckerDelta(l, c * m ** 2 + i * m + j) * M.symbol[i, j], j, m), i, m)
+    formula = sum(total(total(sp.KroneckerDelta(l, written_sum(c * m ** 2, written_product(i, m), j)) * M.symbol[i, j], j, m), i, m)
                   for c, M in enumerate(maps))
     value = np.concatenate([_value(M).ravel() for M in maps])
     return d.step(f"{at}flatten", _("Flatten"),
@@ -388,7 +388,7 @@ def kernel_gradient(d: Derivation, P: Any, K: Any, dY: Any, stride: Any, side: A
     return d.step(f"{at}{plain}", _("Gradient of the kernel"),
                   explanation=_("K_ab multiplies P_(i s + a, j s + b) in every window (i, j), so its gradient adds ∂L/∂Y_ij times that pixel over all windows: a correlation of P with ∂L/∂Y."),
                   symbol=name.array("g"), lhs=sp.Derivative(sp.Symbol("L"), K.symbol[a, b]), index=(a, b),
-                  formula=total(total(dY.symbol[i, j] * P.symbol[i * s + a, j * s + b], j, n_out), i, n_out), value=value,
+                  formula=total(total(written_product(dY.symbol[i, j], P.symbol[i * s + a, j * s + b]), j, n_out), i, n_out), value=value,
                   var=plain, code=f"{plain} = conv2d_backward({P.var}, {K.var}, {dY.var}, {stride.var})[0]",
                   concept="convolution.dL_dK", gradient=check or _surrogate(lambda x: conv2d(Pv, x, sv), dY, _value(K)),
                   display="heatmap")
@@ -409,7 +409,7 @@ def kernel_entry(d: Derivation, P: Any, K: Any, dY: Any, stride: Any, side: Any,
     T = name.array("T")
     first = d.step(f"{at}kernel_terms", _("One kernel entry: every window's term"),
                    explanation=_("K_00 meets P_(i s, j s) in window (i, j): that window adds ∂L/∂Y_ij times this pixel to ∂L/∂K_00."),
-                   symbol=T, index=(i, j), formula=dY.symbol[i, j] * P.symbol[i * s, j * s], value=terms, var=name.plain("T"),
+                   symbol=T, index=(i, j), formula=written_product(dY.symbol[i, j], P.symbol[i * s, j * s]), value=terms, var=name.plain("T"),
                    code=f"{name.plain('T')} = {dY.var} * {P.var}[:{size - 1} * {stride.var} + 1:{stride.var}, :{size - 1} * {stride.var} + 1:{stride.var}]",
                    concept="convolution.kernel_terms", display="heatmap")
     plain = name.plain("g00")

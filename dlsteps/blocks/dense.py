@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlsteps.blocks.symbols import Names, at_index, i, j, k, size, total
+from dlsteps.blocks.symbols import Names, at_index, i, j, k, size, total, written_product, written_sum
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, GradientCheck, Step
 
@@ -93,8 +93,9 @@ def _count(name: str) -> sp.Symbol:
 
 
 def _linear(W: Any, x: Any, out: tuple, inner: tuple, count: Any) -> sp.Expr:
-    """Σ_k W_ik x_k (or w x for scalars) in the handles' symbols, at output index `out`."""
-    product = at_index(W.symbol, *out, *inner) * at_index(x.symbol, *inner)
+    """Σ_k W_ik x_k (or w x for scalars) in the handles' symbols, at output index `out`,
+    each product written weight first."""
+    product = written_product(at_index(W.symbol, *out, *inner), at_index(x.symbol, *inner))
     return total(product, k, count) if inner else product
 
 
@@ -116,7 +117,7 @@ def forward(d: Derivation, W: Any, x: Any, b: Any = None, *, at: str = "", names
     op = "@" if inner else "*"
     code = f"{z} = {W.var} {op} {x.var}" + (f" + {b.var}" if b is not None else "")
     step = d.step(f"{at}linear", _("Weighted sum"), explanation=_layer_explanation(b), symbol=z, index=out,
-                  formula=_linear(W, x, out, inner, n_in) + _bias(b, out), value=value, code=code,
+                  formula=written_sum(_linear(W, x, out, inner, n_in), _bias(b, out)), value=value, code=code,
                   concept="dense.forward", substitute=True)
     return Layer(W, x, b, step, (n_out, n_in))
 
@@ -166,7 +167,7 @@ def _weight_gradient(d: Derivation, layer: Layer, delta: Any, name: Names, at: s
     return d.step(f"{at}dL_dW", _("Gradient of the weights"),
                   explanation=_("∂z_i/∂W_ij = x_j, so ∂L/∂W_ij = δ_i x_j: in matrix form ∂L/∂W = δ xᵀ, the outer product, of the same shape (out, in) as W."),
                   symbol=dW, index=out + inner, lhs=sp.Derivative(L, at_index(layer.W.symbol, *out, *inner)),
-                  formula=at_index(delta.symbol, *out) * at_index(layer.x.symbol, *inner), value=value,
+                  formula=written_product(at_index(delta.symbol, *out), at_index(layer.x.symbol, *inner)), value=value,
                   var=name.plain("dW"), code=f"{name.plain('dW')} = {code}", concept="dense.dL_dW",
                   gradient=checks.get("W") or surrogate(layer, delta, "W"))
 
@@ -190,7 +191,7 @@ def _input_gradient(d: Derivation, layer: Layer, delta: Any, name: Names, at: st
     out = (i,) if layer.sizes[0] is not None else ()
     inner = (j,) if layer.sizes[1] is not None else ()
     dx, L = _array(name, "dx", len(inner)), name.scalar("L")
-    product = at_index(layer.W.symbol, *out, *inner) * at_index(delta.symbol, *out)
+    product = written_product(at_index(layer.W.symbol, *out, *inner), at_index(delta.symbol, *out))
     W, dv = np.asarray(layer.W.value, float), np.asarray(delta.value, float)
     code = f"{layer.W.var}.T @ {delta.var}" if W.ndim == 2 else (f"{delta.var} @ {layer.W.var}" if out else f"{delta.var} * {layer.W.var}")
     return d.step(f"{at}dL_dx", _("Gradient passed to the input"),

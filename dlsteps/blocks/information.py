@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlsteps.blocks.symbols import Names, i, n, size, total
+from dlsteps.blocks.symbols import Names, i, n, size, total, written_product
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, Step
+from dlsteps.model import Caution, Derivation, Step
 
 ENTROPY_NAMES = {"terms": "h", "total": ("H_P", "H(P)", "H(P)")}
 CROSS_NAMES = {"terms": "c", "total": ("H_PQ", "H(P,Q)", "H(P, Q)")}
@@ -117,8 +117,8 @@ def infinite_note(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> tup
     where = np.flatnonzero((b == 0) & (a > 0))
     if len(where) == 0:
         return ()
-    return (_("infinite: {b}_i = 0 where {a}_i > 0 (i = {where}); an outcome {a} can produce is impossible under {b}, so describing it with {b}'s code costs -log 0 = ∞").format(
-        a=a_name, b=b_name, where=", ".join(map(str, where))),)
+    return (Caution(_("infinite: {b}_i = 0 where {a}_i > 0 (i = {where}); an outcome {a} can produce is impossible under {b}, so describing it with {b}'s code costs -log 0 = ∞").format(
+        a=a_name, b=b_name, where=", ".join(map(str, where)))),)
 
 
 def sum_of_terms(d: Derivation, id: str, title: str, terms: sp.IndexedBase, result: sp.Symbol, formula: sp.Expr,
@@ -192,8 +192,8 @@ def _negative_note(value: float, p: np.ndarray, q: np.ndarray) -> tuple[str, ...
     if not value < 0:
         return ()
     off = max(abs(float(sum(map(Fraction, v.tolist())) - 1)) for v in (p, q))
-    return (_("the computed value is below 0 by {x:.2g} only through float64 rounding (the inputs sum to 1 within {off:.1g}); the exact KL of two distributions is >= 0").format(
-        x=-value, off=off),)
+    return (Caution(_("the computed value is below 0 by {x:.2g} only through float64 rounding (the inputs sum to 1 within {off:.1g}); the exact KL of two distributions is >= 0").format(
+        x=-value, off=off)),)
 
 
 def _via_note(d: Derivation, via: tuple[Step, Step] | None, value: float) -> tuple[str, ...]:
@@ -205,13 +205,18 @@ def _via_note(d: Derivation, via: tuple[Step, Step] | None, value: float) -> tup
     return (_("{H} - {E} = {x:.6g}, the same quantity{lost}").format(H=_shown(d, cross.symbol), E=_shown(d, own.symbol), x=difference, lost=lost),)
 
 
+def _half(total: sp.Expr) -> sp.Expr:
+    """(a + b)/2 as the lecture writes it (SymPy would print a/2 + b/2)."""
+    return written_product(total, sp.Pow(2, -1, evaluate=False))
+
+
 def mixture(d: Derivation, p: Any, q: Any, *, at: str = "", id: str = "mixture", count: sp.Symbol = n,
             names: dict | None = None) -> Step:
     """Step `{id}`: M_i = (p_i + q_i) / 2, the average distribution."""
     pv, qv = _prepare(d, count, p, q)
     M = Names(d, {"M": "M"}, names).array("M")
     return d.step(f"{at}{id}", _("Average distribution {M}").format(M=M), symbol=M, index=(i,),
-                  formula=(p.symbol[i] + q.symbol[i]) / 2, value=(pv + qv) / 2, code=f"{M} = ({p.var} + {q.var}) / 2",
+                  formula=_half(p.symbol[i] + q.symbol[i]), value=(pv + qv) / 2, code=f"{M} = ({p.var} + {q.var}) / 2",
                   concept="information.mixture")
 
 
@@ -230,7 +235,7 @@ def jensen_shannon(d: Derivation, p: Any, q: Any, *, at: str = "", base: Any = "
     jsd = d.step(f"{at}jsd", _("Jensen-Shannon divergence {J}").format(J=_shown(d, J)),
                  explanation=_("{J} = ({A} + {B}) / 2: symmetric, always finite and {bound}.").format(
                      J=_shown(d, J), A=_shown(d, to_p.total.symbol), B=_shown(d, to_q.total.symbol), bound=bound),
-                 symbol=J, formula=(to_p.total.symbol + to_q.total.symbol) / 2, value=(to_p.total.value + to_q.total.value) / 2,
+                 symbol=J, formula=_half(to_p.total.symbol + to_q.total.symbol), value=(to_p.total.value + to_q.total.value) / 2,
                  code=f"{J} = ({to_p.total.var} + {to_q.total.var}) / 2", substitute=True, concept="information.jsd")
     return JensenShannon(M, to_p, to_q, jsd)
 

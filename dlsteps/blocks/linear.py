@@ -1,6 +1,6 @@
 """A linear model with the mean squared error: predictions, loss, gradients, updates, tables.
 
-    ŷ_s = Σ_k x_sk w_k + b          (b optional)
+    ŷ_s = Σ_k w_k x_sk + b          (b optional)
     r_s = ŷ_s - y_s
     MSE = (1/N) Σ_s r_s²             (the mean, no 1/2)
     ∂MSE/∂w_j = (2/N) Σ_s r_s x_sj,   ∂MSE/∂b = (2/N) Σ_s r_s
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlsteps.blocks.symbols import D, Names, N, i, j, k, m, s, size, t, total
+from dlsteps.blocks.symbols import D, Names, N, i, j, k, m, s, size, t, total, written_product, written_sum
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, GradientCheck, Step
 
@@ -113,13 +113,23 @@ def linear_updates(x, y, w, b, bias_lr, steps, rule):
 
 
 def prediction_expr(x: sp.IndexedBase, weight: Callable[[Any], Any], bias: Any, sample: Any, features: sp.Symbol) -> sp.Expr:
-    """Σ_k x_{sample,k} weight(k) + bias (bias 0: none)."""
-    return total(x[sample, k] * weight(k), k, features) + bias
+    """Σ_k weight(k) x_{sample,k} + bias (bias 0: none), written weight first and bias last."""
+    return written_sum(*_prediction_terms(x, weight, bias, sample, features))
+
+
+def residual_expr(x: sp.IndexedBase, weight: Callable[[Any], Any], bias: Any, y: Any, sample: Any, features: sp.Symbol) -> sp.Expr:
+    """Σ_k weight(k) x_{sample,k} + bias - y_sample, written in that order (one flat sum:
+    adding -y to `prediction_expr` would let SymPy re-sort the terms)."""
+    return written_sum(*_prediction_terms(x, weight, bias, sample, features), -y[sample])
+
+
+def _prediction_terms(x: sp.IndexedBase, weight: Callable[[Any], Any], bias: Any, sample: Any, features: sp.Symbol) -> tuple:
+    return total(written_product(weight(k), x[sample, k]), k, features), bias
 
 
 def forward(d: Derivation, x: Any, y: Any, w: Any, b: Any = None, *, at: str = "", names: dict | None = None,
             samples: sp.Symbol = N, features: sp.Symbol = D) -> Linear:
-    """Steps prediction (ŷ_s = Σ_k x_sk w_k + b) and residual (r_s = ŷ_s - y_s)."""
+    """Steps prediction (ŷ_s = Σ_k w_k x_sk + b) and residual (r_s = ŷ_s - y_s)."""
     name = Names(d, NAMES, names)
     xv, wv = np.asarray(x.value, dtype=float), np.asarray(w.value, dtype=float)
     size(d, samples, xv.shape[0])
@@ -250,11 +260,11 @@ def _gradient_tables(d: Derivation, lin: Linear, symbols: tuple, weights: np.nda
     """Steps gradients and bias_gradients: the MSE gradients at every row t < T of the tables."""
     W, Bt, G, Gb = symbols
     xv, yv = np.asarray(lin.x.value, dtype=float), np.asarray(lin.y.value, dtype=float)
-    residual = prediction_expr(lin.x.symbol, lambda q: W[t, q], Bt[t] if lin.b is not None else 0, s, lin.features) - lin.y.symbol[s]
+    residual = residual_expr(lin.x.symbol, lambda q: W[t, q], Bt[t] if lin.b is not None else 0, lin.y.symbol, s, lin.features)
     fitted = f"{W}[:-1] @ {lin.x.var}.T" + (f" + {Bt}[:-1, None]" if lin.b is not None else "") + f" - {lin.y.var}"
     fitted_rows = weights[:-1] @ xv.T + (biases[:-1, None] if lin.b is not None else 0.0) - yv  # as the code lines compute them
     gradient_step = d.step(f"{at}gradients{tag}", titled(_("MSE gradients")),
-                           symbol=G, index=(t, j), formula=2 / lin.samples * total(residual * lin.x.symbol[s, j], s, lin.samples),
+                           symbol=G, index=(t, j), formula=2 / lin.samples * total(written_product(residual, lin.x.symbol[s, j]), s, lin.samples),
                            value=2 / len(yv) * fitted_rows @ xv, labels=((), columns), code=f"{G} = 2 / len({lin.y.var}) * ({fitted}) @ {lin.x.var}",
                            concept="linear.table_gradients", gradient=_rows_check(xv, yv, weights, biases, "w"))
     if lin.b is None:

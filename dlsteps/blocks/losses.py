@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlsteps.blocks.symbols import Names, at_index, i, n, size, total
+from dlsteps.blocks.symbols import Names, at_index, i, n, size, total, written_product, written_sum
 from dlsteps.errors import LessonError
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck, Step
+from dlsteps.model import Caution, Derivation, GradientCheck, Step
 
 KINDS = ("half-sse", "sse", "mse")
 
@@ -126,8 +126,8 @@ def binary_cross_entropy(d: Derivation, output: Any, target: Any, *, at: str = "
     None, with a note on the loss, where some o is exactly 0 or 1 (or 1 / (o (1 - o))
     overflows float64)."""
     name, index, o, t = _setup(d, output, target, names, count)
-    terms = t * sp.log(o) + (1 - t) * sp.log(1 - o)
-    formula = -sp.Mul(1 / count, total(terms, i, count), evaluate=False) if index else -terms
+    terms = written_sum(written_product(t, sp.log(o)), written_product(1 - t, sp.log(1 - o)))  # t log o + (1 - t) log(1 - o)
+    formula = -sp.Mul(1 / count, total(terms, i, count), evaluate=False) if index else written_product(-1, terms)
     outputs, targets = np.asarray(output.value, float), np.asarray(target.value, float)
     with np.errstate(all="ignore"):
         edge = ~np.isfinite((outputs - targets) / (outputs * (1 - outputs)))
@@ -149,9 +149,9 @@ def _edge_notes(edge: np.ndarray, zero_log_zero: bool, value: float) -> tuple[st
     """What happens where some o is exactly 0 or 1 (computed from the numbers)."""
     if not edge.any():
         return ()
-    notes = [_("some o is exactly 0 or 1 in float64, or so close to it that 1 / (o (1 - o)) overflows (a sigmoid rounds to 1 for z > 37 and to 0 for z < -745), so the gradient (o - t) / (o (1 - o)) divides by 0: it is not defined there and is not computed; computing the loss from the logit z (PyTorch's BCEWithLogitsLoss) avoids this")]
+    notes = [Caution(_("some o is exactly 0 or 1 in float64, or so close to it that 1 / (o (1 - o)) overflows (a sigmoid rounds to 1 for z > 37 and to 0 for z < -745), so the gradient (o - t) / (o (1 - o)) divides by 0: it is not defined there and is not computed; computing the loss from the logit z (PyTorch's BCEWithLogitsLoss) avoids this"))]
     if np.isinf(value):
-        notes.append(_("log 0 = -∞ where the target disagrees, so the loss is infinite; PyTorch's BCELoss clamps each log at -100 and reports a finite loss instead"))
+        notes.append(Caution(_("log 0 = -∞ where the target disagrees, so the loss is infinite; PyTorch's BCELoss clamps each log at -100 and reports a finite loss instead")))
     if zero_log_zero:
         notes.append(_("where the target agrees with an output of exactly 0 or 1, the term is 0 · log 0, taken as its limit 0 (the formula is not evaluated at these numbers)"))
     return tuple(notes)

@@ -42,9 +42,9 @@ import numpy as np
 import sympy as sp
 
 from dlsteps.blocks import activations
-from dlsteps.blocks.symbols import D, H, Names, T, i, j, k, n, size, t, total
+from dlsteps.blocks.symbols import D, H, Names, T, i, j, k, n, size, t, total, written_product, written_sum
 from dlsteps.i18n import N_, _
-from dlsteps.model import Derivation, GradientCheck, Step
+from dlsteps.model import Caution, Derivation, GradientCheck, Step
 from dlsteps.symbolic import Maximum
 
 GATES = ("f", "i", "c", "o")
@@ -215,7 +215,7 @@ def _bias_code(cell: Cell, g: str) -> str:
 
 
 def _concat(d: Derivation, cell: Cell, value: np.ndarray, at: str) -> Step:
-    name, (_Tn, Hn, _Dn, t) = cell.names, cell.sizes
+    name, Hn = cell.names, cell.sizes[1]
     h = name.array("h")
     x, h0 = cell.x.symbol, cell.h0.symbol
     formula = Cases((h0[k], sp.And(sp.Eq(t, 0), k < Hn)), (h[t - 1, k], k < Hn), (x[t, k - Hn], True))
@@ -242,13 +242,13 @@ EXPLAIN = {"f": N_("f_t = σ(a^f_t): how much of each entry of C_{t-1} to keep (
 
 
 def _gate(d: Derivation, cell: Cell, g: str, values: dict, at: str) -> None:
-    name, (_Tn, Hn, Dn, t) = cell.names, cell.sizes
+    name, Hn, Dn = cell.names, cell.sizes[1], cell.sizes[2]
     W, z = cell.W[g], cell.z
-    bias = cell.b[g].symbol[j] if cell.b else 0
+    weighted = total(written_product(W.symbol[j, k], z.symbol[t, k]), k, Hn + Dn)
     a = d.step(f"{at}a_{g}", _("Pre-activation a^{g}_t = W_{g} z_t").format(g=g) + (" + b" if cell.b else ""),
                explanation=_("W_{g} has shape (H, H + D) = ({rows}, {cols}); each entry is a weighted sum over the H + D entries of z_t.").format(
                    g=g, rows=np.shape(W.value)[0], cols=np.shape(W.value)[1]),
-               symbol=name.array(f"a_{g}"), index=(t, j), formula=total(W.symbol[j, k] * z.symbol[t, k], k, Hn + Dn) + bias,
+               symbol=name.array(f"a_{g}"), index=(t, j), formula=written_sum(weighted, cell.b[g].symbol[j] if cell.b else 0),
                value=values[f"a_{g}"], code=f"{name.plain(f'a_{g}')} = {z.var} @ {W.var}.T{_bias_code(cell, g)}",
                concept="lstm.preactivation", labels=_labels(values[f"a_{g}"]))
     kind = KIND[g]
@@ -266,7 +266,7 @@ def _previous(state: Any, first: Any, t: Any) -> sp.Expr:
 
 
 def _cell_state(d: Derivation, cell: Cell, value: np.ndarray, at: str) -> Step:
-    name, (_Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name = cell.names
     C = name.array("C")
     f, ig, c = (cell.gates[g] for g in ("f", "i", "c"))
     Cv = name.plain("C")
@@ -275,7 +275,8 @@ def _cell_state(d: Derivation, cell: Cell, value: np.ndarray, at: str) -> Step:
             f"    {Cv}[_t] = {f.var}[_t] * ({Cv}[_t - 1] if _t else {cell.C0.var}) + {ig.var}[_t] * {c.var}[_t]")
     return d.step(f"{at}C", _("Cell state C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t"),
                   explanation=_("Keep part of the old cell state, add part of the candidate: element by element (⊙), no weight matrix. At t = 0, C_{t-1} is the given C_{-1}."),
-                  symbol=C, index=(t, j), formula=f.symbol[t, j] * _previous(C, cell.C0.symbol, t) + ig.symbol[t, j] * c.symbol[t, j],
+                  symbol=C, index=(t, j), formula=written_sum(written_product(f.symbol[t, j], _previous(C, cell.C0.symbol, t)),
+                                                       written_product(ig.symbol[t, j], c.symbol[t, j])),
                   value=value, code=code, concept="lstm.cell_state", labels=_labels(value))
 
 
@@ -371,7 +372,7 @@ def _check(function: Callable[[np.ndarray], float], point: Any) -> GradientCheck
 
 
 def _dh_step(d: Derivation, cell: Cell, grads: dict, dl_dh: Any, dh_last: Any, dC_last: Any, at: str) -> Step:
-    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name, Tn = cell.names, cell.sizes[0]
     dz, dh = name.array("dz"), name.array("dh")
     later = dh_last.symbol[j] if dh_last is not None else 0
     own = dl_dh.symbol[t, j] if dl_dh is not None else 0
@@ -408,18 +409,18 @@ def _dh_surrogate(cell: Cell, grads: dict, dl_dh: Any, dh_last: Any) -> Callable
 
 
 def _jacobian(d: Derivation, cell: Cell, at: str) -> Step:
-    name, (Tn, _Hn, _Dn, _t) = cell.names, cell.sizes
+    name, Tn = cell.names, cell.sizes[0]
     Cl = np.tanh(np.asarray(cell.C.value)[-1])
     o, C = cell.gates["o"].symbol, cell.C.symbol
     return d.step(f"{at}J_o", _("Jacobian ∂h_t/∂o_t of an element-wise product (at t = T-1)"),
                   explanation=_("h_{t,j} = o_{t,j} tanh C_{t,j} depends on o_{t,j} alone, so ∂h_{t,j}/∂o_{t,k} = δ_jk tanh C_{t,k}: a diagonal matrix, diag(tanh C_t). Shown at the last step; every step has the same form."),
                   symbol=name.array("J"), index=(j, k), lhs=sp.Derivative(cell.h.symbol[Tn - 1, j], o[Tn - 1, k]),
-                  formula=sp.KroneckerDelta(j, k) * sp.tanh(C[Tn - 1, k]), value=np.diag(Cl),
+                  formula=written_product(sp.KroneckerDelta(j, k), sp.tanh(C[Tn - 1, k])), value=np.diag(Cl),
                   code=f"{name.plain('J')} = np.diag(np.tanh({cell.C.var}[-1]))", concept="lstm.jacobian_diagonal")
 
 
 def _do_step(d: Derivation, cell: Cell, dh: Step, grads: dict, at: str) -> Step:
-    name, (_Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name = cell.names
     C, Cv = cell.C.symbol, np.asarray(cell.C.value)
     return d.step(f"{at}do", _("Gradient at the output gate ∂L/∂o_t"),
                   explanation=_("∂L/∂o_{t,j} = Σ_k ∂L/∂h_{t,k} ∂h_{t,k}/∂o_{t,j}; the Jacobian is diagonal, so only k = j remains and the factor is tanh C_{t,j}: ∂L/∂o_t = ∂L/∂h_t ⊙ tanh C_t."),
@@ -431,7 +432,7 @@ def _do_step(d: Derivation, cell: Cell, dh: Step, grads: dict, at: str) -> Step:
 
 
 def _dC_step(d: Derivation, cell: Cell, dh: Step, grads: dict, dC_last: Any, at: str) -> Step:
-    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name, Tn = cell.names, cell.sizes[0]
     dC, o, C, f = name.array("dC"), cell.gates["o"].symbol, cell.C.symbol, cell.gates["f"].symbol
     later = dC_last.symbol[j] if dC_last is not None else 0
     var = name.plain("dC")
@@ -462,7 +463,7 @@ DGATE = {"f": (N_("Gradient at the forget gate ∂L/∂f_t"), N_("C_t depends on
 
 
 def _dgate_step(d: Derivation, cell: Cell, dC: Step, g: str, grads: dict, at: str) -> Step:
-    name, (_Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name = cell.names
     other = {"f": None, "i": cell.gates["c"], "c": cell.gates["i"]}[g]
     factor = _previous(cell.C.symbol, cell.C0.symbol, t) if g == "f" else other.symbol[t, j]
     factor_value = _previous_value(cell) if g == "f" else np.asarray(other.value)
@@ -471,7 +472,7 @@ def _dgate_step(d: Derivation, cell: Cell, dC: Step, g: str, grads: dict, at: st
     notes = _vanishing_note(factor_value) if g == "f" else ()
     dCv = np.asarray(dC.value)
     return d.step(f"{at}d{'C_tilde' if g == 'c' else g}", _(title), explanation=_(explanation), symbol=name.array(f"d{g}"),
-                  index=(t, j), lhs=sp.Derivative(name.scalar("L"), cell.gates[g].symbol[t, j]), formula=dC.symbol[t, j] * factor,
+                  index=(t, j), lhs=sp.Derivative(name.scalar("L"), cell.gates[g].symbol[t, j]), formula=written_product(dC.symbol[t, j], factor),
                   value=grads[f"d{g}"], code=f"{name.plain(f'd{g}')} = {dC.var} * {factor_code}", concept=f"lstm.dL_d{g}",
                   notes=notes, labels=_labels(grads[f"d{g}"]),
                   gradient=_check(lambda gv: float(np.sum(dCv * gv * factor_value)), cell.gates[g].value))
@@ -483,12 +484,12 @@ def _vanishing_note(previous: np.ndarray) -> tuple[str, ...]:
     if not len(zero):
         return ()
     where = ", ".join(f"(t={a}, j={b})" for a, b in zero[:4]) + (" …" if len(zero) > 4 else "")
-    return (_("C_{{t-1}} is 0 at {where}, so ∂L/∂f_t is 0 there: the forget gate gets no gradient where there is nothing to forget").format(where=where),)
+    return (Caution(_("C_{{t-1}} is 0 at {where}, so ∂L/∂f_t is 0 there: the forget gate gets no gradient where there is nothing to forget").format(where=where)),)
 
 
 def _gate_gradients(d: Derivation, cell: Cell, out: CellGradients, g: str, grads: dict, at: str, checks: dict) -> None:
     """Steps delta_<g>, dW_<g> (and db_<g>) for gate g."""
-    name, (_Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name = cell.names
     upstream, a, gate = out.dgate[g], cell.pre[g], cell.gates[g]
     kind = KIND[g]
     up = np.asarray(upstream.value)
@@ -507,7 +508,7 @@ def _gate_gradients(d: Derivation, cell: Cell, out: CellGradients, g: str, grads
 
 
 def _weight_gradient(d: Derivation, cell: Cell, g: str, delta: Step, at: str, checks: dict) -> Step:
-    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name, Tn = cell.names, cell.sizes[0]
     W, z = cell.W[g], cell.z
     dv, zv = np.asarray(delta.value), np.asarray(z.value)
     return d.step(f"{at}dW_{g}", _("Gradient of W_{g}, summed over t").format(g=g),
@@ -519,7 +520,7 @@ def _weight_gradient(d: Derivation, cell: Cell, g: str, delta: Step, at: str, ch
 
 
 def _bias_gradient(d: Derivation, cell: Cell, g: str, delta: Step, at: str, checks: dict) -> Step:
-    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name, Tn = cell.names, cell.sizes[0]
     dv = np.asarray(delta.value)
     return d.step(f"{at}db_{g}", _("Gradient of b_{g}, summed over t").format(g=g),
                   explanation=_("∂a^{g}_{{t,j}}/∂b_{g},j = 1, so ∂L/∂b_{g} = Σ_t δ^{g}_t.").format(g=g),
@@ -531,10 +532,10 @@ def _bias_gradient(d: Derivation, cell: Cell, g: str, delta: Step, at: str, chec
 
 def _through_time(d: Derivation, cell: Cell, out: CellGradients, grads: dict, at: str) -> None:
     """Step dz: ∂L/∂z_t = Σ_g W_gᵀ δ^g_t."""
-    name, (_Tn, Hn, _Dn, t) = cell.names, cell.sizes
+    name, Hn = cell.names, cell.sizes[1]
     delta = {g: np.asarray(out.delta[g].value) for g in GATES}
     W = {g: np.asarray(cell.W[g].value, float) for g in GATES}
-    formula = total(sum((cell.W[g].symbol[j, k] * out.delta[g].symbol[t, j] for g in GATES), sp.S.Zero), j, Hn)
+    formula = total(written_sum(*(written_product(cell.W[g].symbol[j, k], out.delta[g].symbol[t, j]) for g in GATES)), j, Hn)
     out.dz = d.step(f"{at}dz", _("Gradient at z_t = [h_{t-1}; x_t]"),
                     explanation=_("z_t feeds all four gates: ∂L/∂z_t = Σ_g W_gᵀ δ^g_t. Its first H entries are ∂L/∂h_{t-1}, carried back to step t-1; the last D are ∂L/∂x_t."),
                     symbol=name.array("dz"), index=(t, k), lhs=sp.Derivative(name.scalar("L"), cell.z.symbol[t, k]),
@@ -577,7 +578,7 @@ def cell_path(d: Derivation, cell: Cell, *, at: str = "") -> Paths:
     """Steps cell_path P_{t,j} = Π_{s=t+1}^{T-1} f_{s,j} = ∂C_{T-1,j}/∂C_{t,j} along the cell
     (1 at t = T-1), and squashed_path Q_{t,j} = Π_{s>t} f_{s,j}(1 - tanh² C_{s,j}): the same
     path if the state were squashed by tanh at every step, as an RNN's is."""
-    name, (Tn, _Hn, _Dn, t) = cell.names, cell.sizes
+    name, Tn = cell.names, cell.sizes[0]
     f, C = np.asarray(cell.gates["f"].value), np.asarray(cell.C.value)
     paths = []
     for role, factor, code in (("P", f, "{f}"), ("Q", f * (1 - np.tanh(C) ** 2), "{f} * (1 - np.tanh({C}) ** 2)")):
@@ -587,14 +588,14 @@ def cell_path(d: Derivation, cell: Cell, *, at: str = "") -> Paths:
         paths.append((role, value, code.format(f=cell.gates["f"].var, C=cell.C.var)))
     fs, Cs = cell.gates["f"].symbol, cell.C.symbol
     steps = []
-    for (role, value, code), factor, title in zip(paths, (fs[t + 1, j], fs[t + 1, j] * (1 - sp.tanh(Cs[t + 1, j]) ** 2)),
+    for (role, value, code), factor, title in zip(paths, ((fs[t + 1, j],), (fs[t + 1, j], 1 - sp.tanh(Cs[t + 1, j]) ** 2)),
                                                   (_("Cell path: Π f, the additive path through C"), _("The same path squashed at every step, as an RNN's state is"))):
         symbol = name.array(role)
         var = name.plain(role)
         with d.recurrence():
             steps.append(d.step(f"{at}{'cell_path' if role == 'P' else 'squashed_path'}", title,
                             explanation=_path_explanation(role), symbol=symbol, index=(t, j),
-                            formula=Cases((1, sp.Eq(t, Tn - 1)), (factor * symbol[t + 1, j], True)), value=value,
+                            formula=Cases((1, sp.Eq(t, Tn - 1)), (written_product(*factor, symbol[t + 1, j]), True)), value=value,
                             code=(f"_factor = {code}\n{var} = np.ones_like(_factor)\n"
                                   f"for _t in reversed(range(len(_factor) - 1)):\n    {var}[_t] = {var}[_t + 1] * _factor[_t + 1]"),
                             concept=f"lstm.{'cell_path' if role == 'P' else 'squashed_path'}", labels=_labels(value),
@@ -660,7 +661,7 @@ def readout(d: Derivation, cell: Cell, W: Any, target: Any, b: Any = None, *, at
     g_value = hv @ Wv.T + (0.0 if b is None else np.asarray(b.value, float))
     g = d.step(f"{at}logits", _("Logits g_t = W_y h_t") + (" + b_y" if b is not None else ""),
                explanation=_("W_y has shape (K, H) = ({k}, {h}): one row per class, applied to h_t at every step.").format(k=Wv.shape[0], h=Wv.shape[1]),
-               symbol=name.array("g"), index=(t, i), formula=total(W.symbol[i, j] * h.symbol[t, j], j, Hsym) + (b.symbol[i] if b is not None else 0),
+               symbol=name.array("g"), index=(t, i), formula=written_sum(total(written_product(W.symbol[i, j], h.symbol[t, j]), j, Hsym), b.symbol[i] if b is not None else 0),
                value=g_value, code=f"{name.plain('g')} = {h.var} @ {W.var}.T" + (f" + {b.var}" if b is not None else ""),
                concept="dense.forward", labels=_labels(g_value))
     shift = d.step(f"{at}shift", _("Shift by the largest logit of each step"),
@@ -674,12 +675,12 @@ def readout(d: Derivation, cell: Cell, W: Any, target: Any, b: Any = None, *, at
     log_value = g_value - shift.value[:, None] - np.log(np.exp(g_value - shift.value[:, None]).sum(axis=1, keepdims=True))
     log_probs = d.step(f"{at}log_softmax", _("Log-probabilities"), explanation=_("log ŷ_{t,i} = g_{t,i} - m_t - log Σ_k exp(g_{t,k} - m_t): exact even where ŷ underflows to 0."),
                        symbol=name.array("log_y"), index=(t, i), lhs=sp.log(probs.symbol[t, i]),
-                       formula=g.symbol[t, i] - shift.symbol[t] - sp.log(total(sp.exp(g.symbol[t, k] - shift.symbol[t]), k, classes)),
+                       formula=written_sum(g.symbol[t, i], -shift.symbol[t], -sp.log(total(sp.exp(g.symbol[t, k] - shift.symbol[t]), k, classes))),
                        value=log_value, concept="softmax_ce.log_softmax", labels=_labels(g_value),
                        code=f"{name.plain('log_y')} = {g.var} - {shift.var}[:, None] - np.log(np.exp({g.var} - {shift.var}[:, None]).sum(axis=1, keepdims=True))")
     y = np.asarray(target.value, float)
     loss = d.step(f"{at}loss", _("Cross-entropy, summed over t"), explanation=_("L = -Σ_t Σ_k y_{t,k} log ŷ_{t,k}: with a one-hot target, the sum of -log ŷ of the true class at each step."),
-                  symbol=name.scalar("L"), formula=-total(total(target.symbol[t, k] * log_probs.symbol[t, k], k, classes), t, Tsym),
+                  symbol=name.scalar("L"), formula=-total(total(written_product(target.symbol[t, k], log_probs.symbol[t, k]), k, classes), t, Tsym),
                   value=float(-(y * log_value).sum()), code=f"{name.plain('L')} = -({target.var} * {log_probs.var}).sum()",
                   concept="softmax_ce.loss", substitute=True)
     return Readout(cell, W, b, target, classes, g, shift, probs, log_probs, loss, name)

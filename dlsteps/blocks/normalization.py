@@ -15,9 +15,9 @@ loss L = Σ_b Σ_j g_bj y_bj, whose gradient at y is g, standing for any loss:
     ∂L/∂σ²_j = Σ_b ∂L/∂x̂_bj (x_bj - μ_j) (-1/2)(σ²_j + ε)^(-3/2)
     ∂L/∂μ_j  = Σ_b ∂L/∂x̂_bj (-1/√(σ²_j + ε)) + ∂L/∂σ²_j Σ_b (-2 (x_bj - μ_j) / B)
     ∂L/∂x_bj = ∂L/∂x̂_bj / √(σ²_j + ε) + ∂L/∂σ²_j 2 (x_bj - μ_j) / B + ∂L/∂μ_j / B
-             = (B ∂L/∂x̂_bj - Σ_b' ∂L/∂x̂_b'j - x̂_bj Σ_b' ∂L/∂x̂_b'j x̂_b'j) / (B √(σ²_j + ε))
+             = (B ∂L/∂x̂_bj - Σ_k ∂L/∂x̂_kj - x̂_bj Σ_k ∂L/∂x̂_kj x̂_kj) / (B √(σ²_j + ε))
 
-Every input x_b'j moves every output y_bj of its feature through μ_j and σ²_j, so each
+Every input x_kj moves every output y_bj of its feature through μ_j and σ²_j, so each
 gradient is checked by finite differences of the whole batch loss L.
 
 Running statistics as PyTorch's ``BatchNorm1d`` keeps them (momentum m = 0.1 there):
@@ -33,8 +33,9 @@ Layer norm of x (T positions t × d features j), per position (Ba, Kiros & Hinto
 μ_t = (1/d) Σ_j x_tj, σ²_t = (1/d) Σ_j (x_tj - μ_t)², x̂_tj = (x_tj - μ_t) / √(σ²_t + ε),
 y_tj = γ_j x̂_tj + β_j, with γ and β optional (per feature).
 
-`eps` is a handle (an input) or a plain number. The batch index b, its second copy b′
-(for sums inside a step over b) and the batch size B are this module's symbols.
+`eps` is a handle (an input) or a plain number. The batch index b and the batch size B
+are this module's symbols; a sum over the batch inside a step that is itself indexed by b
+runs over k (a letter with a Unicode subscript, so x̂_kj prints as x̂ₖⱼ).
 """
 
 from __future__ import annotations
@@ -45,14 +46,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlsteps.blocks.symbols import D, T, Names, j, size, t, total
+from dlsteps.blocks.symbols import D, T, Names, j, k, size, t, total, written_product, written_sum
 from dlsteps.errors import LessonError
 from dlsteps.i18n import N_, _
-from dlsteps.model import Derivation, GradientCheck, Step
+from dlsteps.model import Caution, Derivation, GradientCheck, Step
 
 B = sp.Symbol("B", integer=True, positive=True)
 b = sp.Symbol("b", integer=True, nonnegative=True)
-b2 = sp.Symbol("bʹ", integer=True, nonnegative=True)
 
 NAMES = {"mu": ("mu", "μ", r"\mu"), "var": ("sigma2", "σ²", r"\sigma^{2}"),
          "xhat": ("xhat", "x̂", r"\hat{x}"), "y": "y"}
@@ -138,6 +138,11 @@ def _epsilon(eps: Any) -> tuple[Any, float, str]:
     return sp.Float(eps), float(eps), repr(float(eps))
 
 
+def _plus_eps(var: Any, e: Any) -> sp.Expr:
+    """σ² + ε, written variance first as the paper and the lecture do."""
+    return written_sum(var, e)
+
+
 def _numbers(values: Any) -> str:
     return ", ".join(f"{value:.4g}" for value in np.ravel(values))
 
@@ -189,7 +194,7 @@ def _normalize(d: Derivation, x: Any, gamma: Any, beta: Any, eps: Any, name: Nam
                       code=f"{var} = (({x.var} - {mu}{keep}) ** 2).mean(axis={axis})",
                       concept=f"normalization.{kind}_variance", notes=_constant_note(X, axis))
     normalized = d.step(f"{at}normalize", _("Normalize"), explanation=_(EXPLAIN[kind]["normalize"]), symbol=xhat, index=(row, j),
-                        formula=(element - mu[stat]) / sp.sqrt(var[stat] + e), value=xhat_v,
+                        formula=(element - mu[stat]) / sp.sqrt(_plus_eps(var[stat], e)), value=xhat_v,
                         code=f"{xhat} = ({x.var} - {mu}{keep}) / np.sqrt({var}{keep} + {e_code})",
                         concept=f"normalization.{kind}_normalize", notes=_unit_note(var_v, e_value, axis))
     y = _scale_shift(d, normalized, gamma, beta, name, at, kind, (mean_v, var_v, e_value)) if gamma is not None or beta is not None else None
@@ -214,7 +219,7 @@ def _constant_note(X: np.ndarray, axis: int) -> tuple[str, ...]:
     if not len(flat):
         return ()
     which = (_("feature j = {which}") if axis == 0 else _("row t = {which}")).format(which=", ".join(map(str, flat)))
-    return (_("σ² = 0 for {which}: every value there is the same, so x̂ = 0 / √(0 + ε) = 0; ε keeps the division finite").format(which=which),)
+    return (Caution(_("σ² = 0 for {which}: every value there is the same, so x̂ = 0 / √(0 + ε) = 0; ε keeps the division finite").format(which=which)),)
 
 
 def _unit_note(var: np.ndarray, eps: float, axis: int) -> tuple[str, ...]:
@@ -233,7 +238,7 @@ def _scale_shift(d: Derivation, xhat: Step, gamma: Any, beta: Any, name: Names, 
     if gamma is not None:
         formula, value, code = gamma.symbol[j] * formula, np.asarray(gamma.value, float) * value, f"{gamma.var} * {code}"
     if beta is not None:
-        formula, value, code = formula + beta.symbol[j], value + np.asarray(beta.value, float), f"{code} + {beta.var}"
+        formula, value, code = written_sum(formula, beta.symbol[j]), value + np.asarray(beta.value, float), f"{code} + {beta.var}"
     y = name.array("y")
     return d.step(f"{at}scale_shift", _("Scale and shift with γ and β"),
                   explanation=_("y = γ_j x̂ + β_j: the learned γ and β re-scale and re-shift what was normalized, so normalization is not just subtract-and-divide: the layer can choose its own mean and spread, even undo the normalization."),
@@ -356,19 +361,20 @@ def _statistic_gradients(d: Derivation, bn: Normalized, loss: Step, dxhat: Step,
     dvar = d.step(f"{at}grad_var", _("Gradient of the batch variance"),
                   explanation=_("x̂_bj depends on σ²_j through 1/√(σ²_j + ε), whose derivative is -1/2 (σ²_j + ε)^(-3/2); every sample of feature j contributes."),
                   symbol=name.array("var"), lhs=sp.Derivative(L, var[j]), index=(j,),
-                  formula=total(dx[b, j] * centred * sp.Rational(-1, 2) * (var[j] + e) ** sp.Rational(-3, 2), b, count), value=values["var"],
+                  formula=total(dx[b, j] * centred * sp.Rational(-1, 2) * _plus_eps(var[j], e) ** sp.Rational(-3, 2), b, count), value=values["var"],
                   code=f"{name.plain('var')} = ({G} * ({X} - {M}) * -0.5 * ({V} + {eps}) ** -1.5).sum(axis=0)",
                   concept="normalization.batch_grad_var", gradient=checks["var"], notes=_pole_note(bn))
     dmu = d.step(f"{at}grad_mean", _("Gradient of the batch mean"),
                  explanation=_("μ_j enters x̂_bj directly (-1/√(σ²_j + ε)) and through σ²_j (∂σ²_j/∂μ_j = Σ_b -2(x_bj - μ_j)/B, which is 0 because the deviations from the mean sum to 0; the paper keeps the term)."),
                  symbol=name.array("mu"), lhs=sp.Derivative(L, mu[j]), index=(j,),
-                 formula=total(dx[b, j] * (-1 / sp.sqrt(var[j] + e)), b, count) + dvar.symbol[j] * total(-2 * centred / count, b, count),
+                 formula=written_sum(total(dx[b, j] * (-1 / sp.sqrt(_plus_eps(var[j], e))), b, count),
+                                     written_product(dvar.symbol[j], total(written_product(-2, centred, 1 / count), b, count))),
                  value=values["mean"], code=f"{name.plain('mu')} = ({G} * (-1 / np.sqrt({V} + {eps}))).sum(axis=0) + {dvar.var} * (-2 * ({X} - {M}) / {X}.shape[0]).sum(axis=0)",
                  concept="normalization.batch_grad_mean", gradient=checks["mean"])
     paper = d.step(f"{at}grad_x_paper", _("Gradient of the inputs: three paths"),
                    explanation=_("x_bj reaches L through x̂_bj directly, through σ²_j (∂σ²_j/∂x_bj = 2(x_bj - μ_j)/B) and through μ_j (∂μ_j/∂x_bj = 1/B): the paper's sum of the three."),
                    lhs=sp.Derivative(L, x[b, j]), index=(b, j),
-                   formula=dx[b, j] / sp.sqrt(var[j] + e) + dvar.symbol[j] * 2 * centred / count + dmu.symbol[j] / count,
+                   formula=dx[b, j] / sp.sqrt(_plus_eps(var[j], e)) + dvar.symbol[j] * 2 * centred / count + dmu.symbol[j] / count,
                    value=values["x_paper"], var=f"{name.plain('x')}_paper",
                    code=f"{name.plain('x')}_paper = {G} / np.sqrt({V} + {eps}) + {dvar.var} * 2 * ({X} - {M}) / {X}.shape[0] + {dmu.var} / {X}.shape[0]",
                    concept="normalization.batch_grad_x_paper", gradient=checks["x"])
@@ -376,16 +382,15 @@ def _statistic_gradients(d: Derivation, bn: Normalized, loss: Step, dxhat: Step,
 
 
 def _compact(d: Derivation, bn: Normalized, loss: Step, dxhat: Step, name: Names, at: str, values: dict, checks: dict) -> Step:
-    """Step grad_x: the three paths in one formula, with sums over a second batch index b′."""
-    d.name(b2, "bʹ", "b'")
+    """Step grad_x: the three paths in one formula, with sums over a second batch index k."""
     x, xhat, var, dx = bn.x.symbol, bn.xhat.symbol, bn.var.symbol, dxhat.symbol
     e, _value_, eps = _epsilon(bn.eps)
     count, G, XH = bn.sizes[0], dxhat.var, bn.xhat.var
-    inner = count * dx[b, j] - total(dx[b2, j], b2, count) - xhat[b, j] * total(dx[b2, j] * xhat[b2, j], b2, count)
+    inner = written_sum(count * dx[b, j], -total(dx[k, j], k, count), -xhat[b, j] * total(dx[k, j] * xhat[k, j], k, count))
     return d.step(f"{at}grad_x", _("Gradient of the inputs, in one formula"),
                   explanation=_("Substituting ∂L/∂σ² and ∂L/∂μ and writing x̂ for (x - μ)/√(σ² + ε) gives one formula: the upstream gradient minus its mean over the batch, minus its projection on x̂, divided by √(σ²_j + ε)."),
                   symbol=name.array("x"), lhs=sp.Derivative(loss.symbol, x[b, j]), index=(b, j),
-                  formula=inner / (count * sp.sqrt(var[j] + e)), value=values["x"],
+                  formula=inner / (count * sp.sqrt(_plus_eps(var[j], e))), value=values["x"],
                   code=f"{name.plain('x')} = ({bn.x.var}.shape[0] * {G} - {G}.sum(axis=0) - {XH} * ({G} * {XH}).sum(axis=0)) / ({bn.x.var}.shape[0] * np.sqrt({bn.var.var} + {eps}))",
                   concept="normalization.batch_grad_x", gradient=checks["x"], notes=_sum_note(values["x"], values["xhat"], bn.xhat.value, bn.var.value, _epsilon(bn.eps)[1]))
 
@@ -405,8 +410,8 @@ def _pole_note(bn: Normalized) -> tuple[str, ...]:
     close = np.flatnonzero(var + eps <= 4 * step)
     if not len(close):
         return ()
-    return (_("σ²_j + ε is within a few difference steps of the pole at σ²_j = -ε for j = {which}: finite differences are not taken there").format(
-        which=", ".join(map(str, close))),)
+    return (Caution(_("σ²_j + ε is within a few difference steps of the pole at σ²_j = -ε for j = {which}: finite differences are not taken there").format(
+        which=", ".join(map(str, close)))),)
 
 
 # ---- running statistics and inference --------------------------------------------------
@@ -442,7 +447,7 @@ def _average(d: Derivation, id: str, title: str, symbol: Any, old: Any, batch: S
     m, mv, mc = momentum.symbol, float(momentum.value), momentum.var
     value = (1 - mv) * np.asarray(old.value, float) + mv * np.asarray(batch.value, float)
     return d.step(id, title, explanation=_("An exponential moving average: (1 - m) times the old value plus m times this batch's (PyTorch's momentum m is the weight of the new value)."),
-                  symbol=symbol, index=(j,), formula=(1 - m) * old.symbol[j] + m * batch.symbol[j], value=value,
+                  symbol=symbol, index=(j,), formula=written_sum(written_product(1 - m, old.symbol[j]), written_product(m, batch.symbol[j])), value=value,
                   code=f"{symbol} = (1 - {mc}) * {old.var} + {mc} * {batch.var}",
                   concept=f"normalization.{id.rsplit('.', 1)[-1].removeprefix('update_')}", notes=notes)
 
@@ -470,7 +475,7 @@ def batch_norm_eval(d: Derivation, bn: Normalized, running: Running, x: Any = No
     notes = _eval_notes(bn, running, value) if x is bn.x else ()
     return d.step(f"{at}eval", _("Inference with the running statistics"),
                   explanation=_("At inference there is no batch to average over (or it is a single sample), so the stored running mean and variance replace μ and σ², as PyTorch does in eval mode: the output of one sample no longer depends on the others."),
-                  symbol=y, index=(b, j), formula=bn.gamma.symbol[j] * (x.symbol[b, j] - mean.symbol[j]) / sp.sqrt(var.symbol[j] + e) + bn.beta.symbol[j],
+                  symbol=y, index=(b, j), formula=written_sum(bn.gamma.symbol[j] * (x.symbol[b, j] - mean.symbol[j]) / sp.sqrt(_plus_eps(var.symbol[j], e)), bn.beta.symbol[j]),
                   value=value, code=f"{y} = {bn.gamma.var} * ({x.var} - {mean.var}) / np.sqrt({var.var} + {e_code}) + {bn.beta.var}",
                   concept="normalization.batch_eval", notes=notes)
 

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlsteps.blocks.symbols import Names, i, j, k, n, size, total
+from dlsteps.blocks.symbols import Names, i, j, k, n, size, total, written_product
 from dlsteps.errors import LessonError
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, GradientCheck, Step
+from dlsteps.model import Caution, Derivation, GradientCheck, Step
 from dlsteps.symbolic import Maximum
 
 OVERFLOW = 709.78  # exp(x) overflows float64 above log(1.797e308)
@@ -81,7 +81,7 @@ def softmax(d: Derivation, logits: Any, *, at: str = "", count: sp.Symbol = n, n
     sum_ = d.step(f"{at}sum", _("Their sum"), symbol=S, formula=total(u[k], k, count), value=float(exps.sum()),
                   code=f"{S} = {u}.sum()", concept="softmax_ce.sum", substitute=True)
     probabilities = exps / exps.sum()
-    underflow = (_("some y_k underflow to exactly 0 in float64 (their true values are below 1e-308)"),) if (probabilities == 0).any() else ()
+    underflow = (Caution(_("some y_k underflow to exactly 0 in float64 (their true values are below 1e-308)")),) if (probabilities == 0).any() else ()
     probs = d.step(f"{at}softmax", _("Softmax"), explanation=_("y_i = exp(o_i) / Σ_k exp(o_k), computed from the shifted exponentials."),
                    symbol=y, index=(i,), formula=u[i] / S, value=probabilities, code=f"{y} = {u} / {S}",
                    concept="softmax_ce.softmax", notes=underflow)
@@ -89,8 +89,10 @@ def softmax(d: Derivation, logits: Any, *, at: str = "", count: sp.Symbol = n, n
 
 
 def jacobian(d: Derivation, sm: Softmax, *, at: str = "", names: dict | None = None) -> Step:
-    """Steps jacobian_quotient (SymPy's quotient rule) and jacobian, y_i (δ_ij - y_j),
-    proved equal symbolically; returns the second."""
+    """Steps jacobian_quotient, the quotient rule (f'g - fg')/g² with f = u_i, g = S:
+    (u_i δ_ij S - u_i u_j)/S² (in full, SymPy's derivative of y_i, shown with --expand),
+    and jacobian, y_i (δ_ij - y_j), proved equal to SymPy's derivative symbolically;
+    returns the second."""
     name = Names(d, {"J": "J"}, names)
     o, m, y = sm.logits.symbol, sm.shift.symbol, sm.probs.symbol
     count = sm.size
@@ -100,15 +102,17 @@ def jacobian(d: Derivation, sm: Softmax, *, at: str = "", names: dict | None = N
     matrix = values[:, None] * (np.eye(len(values)) - values[None, :])
     yv, u, S = sm.probs.var, sm.exp.var, sm.sum.var
     J = name.array("J")
+    us, Ss = sm.exp.symbol, sm.sum.symbol
+    quotient = (sp.Mul(us[i], sp.KroneckerDelta(i, j), Ss, evaluate=False) - us[i] * us[j]) / Ss ** 2
     d.step(f"{at}jacobian_quotient", _("Differentiate (quotient rule)"),
-           explanation=_("SymPy differentiates y_i with respect to o_j, holding the shift m constant; the derivative of o_k by o_j is the Kronecker delta."),
-           lhs=sp.Derivative(y[i], o[j]), index=(i, j), formula=raw, value=matrix, var=f"{J}_quotient",
+           explanation=_("y_i = u_i / S with u_i = exp(o_i - m) and S = Σ_k u_k. The quotient rule (f'g - fg')/g² needs ∂u_i/∂o_j = u_i δ_ij (δ_ij, the Kronecker delta, is the derivative of o_i by o_j) and ∂S/∂o_j = u_j, holding the shift m constant."),
+           lhs=sp.Derivative(y[i], o[j]), index=(i, j), formula=quotient, full=raw, value=matrix, var=f"{J}_quotient",
            code=f"{J}_quotient = (np.diag({u}) * {S} - np.outer({u}, {u})) / {S} ** 2",
            concept="softmax_ce.jacobian_quotient")
     simplified = y[i] * (sp.KroneckerDelta(i, j) - y[j])
     prove_jacobian(raw, simplified, o, m, y, count)
     return d.step(f"{at}jacobian", _("Simplify with y_i"),
-                  explanation=_("The sum over k of exp(o_k - m) δ_jk keeps only k = j; writing exp(o_i - m) / S = y_i turns the quotient into y_i(δ_ij - y_j): y_i(1 - y_i) on the diagonal, -y_i y_j off it."),
+                  explanation=_("Writing u_i / S = y_i and u_j / S = y_j turns the quotient into y_i δ_ij - y_i y_j = y_i(δ_ij - y_j): y_i(1 - y_i) on the diagonal, -y_i y_j off it."),
                   symbol=J, index=(i, j), lhs=sp.Derivative(y[i], o[j]), formula=simplified, value=matrix,
                   code=f"{J} = np.diag({yv}) - np.outer({yv}, {yv})", concept="softmax_ce.jacobian")
 
@@ -141,7 +145,7 @@ def cross_entropy(d: Derivation, sm: Softmax, target: Any, *, at: str = "", name
     hot = np.flatnonzero(targets == 1)
     notes = (_("t is one-hot at class {c}, so L = -log y_{c}").format(c=int(hot[0])),) if len(hot) == 1 else ()
     return d.step(f"{at}loss", _("Cross-entropy loss"), explanation=_("L = -Σ_k t_k log y_k."),
-                  symbol=L, formula=-total(t[k] * log_y[k], k, sm.size), value=cross_entropy_value(logits, targets),
+                  symbol=L, formula=-total(written_product(t[k], log_y[k]), k, sm.size), value=cross_entropy_value(logits, targets),
                   code=f"{L} = -({target.var} * {log_y}).sum()", concept="softmax_ce.loss", notes=notes, substitute=True)
 
 
@@ -159,12 +163,12 @@ def chain_rule(d: Derivation, sm: Softmax, target: Any, loss: Step, *, at: str =
                symbol=name.array("dL_dy"), lhs=sp.Derivative(L_symbol, y[k]), index=(k,), formula=-t[k] / y[k], value=by_output,
                code=f"{name.plain('dL_dy')} = -{target.var} / {sm.probs.var}", concept="softmax_ce.dL_dy")
     else:
-        skipped = (_("∂L/∂y_k = -t_k / y_k is not shown: some y_k is too small for 1 / y_k to fit in float64; the y_k cancel below, so the result is exact"),)
+        skipped = (Caution(_("∂L/∂y_k = -t_k / y_k is not shown: some y_k is too small for 1 / y_k to fit in float64; the y_k cancel below, so the result is exact")),)
     terms = -targets[:, None] * (np.eye(len(probabilities)) - probabilities[None, :])
     C = name.array("C")
     d.step(f"{at}chain_terms", _("Terms of the chain-rule sum"),
            explanation=_("Term (k, j) is ∂L/∂y_k · ∂y_k/∂o_j = (-t_k / y_k) · y_k(δ_kj - y_j) = -t_k(δ_kj - y_j): the y_k cancel."),
-           symbol=C, index=(k, j), formula=-t[k] * (sp.KroneckerDelta(k, j) - y[j]), value=terms, notes=skipped,
+           symbol=C, index=(k, j), formula=-t[k] * (sp.KroneckerDelta(k, j, evaluate=False) - y[j]), value=terms, notes=skipped,
            code=f"{C} = -{target.var}[:, None] * (np.eye(len({sm.probs.var})) - {sm.probs.var}[None, :])",
            concept="softmax_ce.chain_terms")
     return d.step(f"{at}gradient_sum", _("Sum over k"), explanation=_("∂L/∂o_j = Σ_k C_kj."),

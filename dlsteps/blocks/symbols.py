@@ -3,6 +3,8 @@
 Indices are integer symbols and never bound to a number; sizes are positive integers,
 bound to the actual size once per derivation (`size`). `Names` turns a block's default
 names, overridden by the caller's, into SymPy symbols with their display names.
+`written_sum` and `written_product` keep a sum or product in the lecture's order when
+printed (Σ_k W_jk x_k + b_j, f⋅C + i⋅C̃, (1 - m)⋅μ̄ + m⋅μ), whatever SymPy's own order.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import sympy as sp
 
 from dlsteps.model import Derivation
+from dlsteps.symbolic import in_order
 
 i, j, k, l, s, t = sp.symbols("i j k l s t", integer=True, nonnegative=True)
 n, m, N, D, H, T = sp.symbols("n m N d H T", integer=True, positive=True)
@@ -29,6 +32,19 @@ def size(d: Derivation, symbol: sp.Symbol, value: int) -> sp.Symbol:
 def total(expr: sp.Expr, index: sp.Symbol, count: sp.Expr) -> sp.Sum:
     """Σ of `expr` over `index` = 0 .. count - 1."""
     return sp.Sum(expr, (index, 0, count - 1))
+
+
+def written_sum(*terms: Any) -> sp.Expr:
+    """terms[0] + terms[1] + …, printed in this order (the lecture's), not SymPy's; the
+    value is the same sum. Zero terms are left out (a missing bias)."""
+    terms = tuple(term for term in terms if not (isinstance(term, (int, sp.Integer)) and term == 0))
+    return terms[0] if len(terms) == 1 else in_order(sp.Add(*terms, evaluate=False))
+
+
+def written_product(*factors: Any) -> sp.Expr:
+    """factors[0]⋅factors[1]⋅…, printed in this order (the lecture's: f⋅C, δ⋅x, (1 - m)⋅μ̄),
+    not SymPy's; the value is the same product."""
+    return in_order(sp.Mul(*factors, evaluate=False))
 
 
 class Names:

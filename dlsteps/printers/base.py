@@ -31,15 +31,28 @@ LEGEND = N_("✓ formula: the formula, evaluated at your numbers, gives the valu
 """The legend of the check badges, printed once before the steps."""
 
 
+def marker(note: str) -> str:
+    """⚠ before a caution (`model.Caution`), • before a remark."""
+    from dlsteps.model import Caution
+
+    return "⚠" if isinstance(note, Caution) else "•"
+
+
 def badges(step: Any) -> list[str]:
     """The step's checks in a student's words, translated."""
     return [_(BADGES.get(code, code)) for code in step.check]
 
 
 class Printer:
-    """Base of every output format; subclasses add ``_print_<Class>`` methods."""
+    """Base of every output format; subclasses add ``_print_<Class>`` methods.
 
-    default_settings: dict[str, Any] = {"precision": 4, "show_code": False, "hide_values": False}
+    Settings every printer has: `precision` (significant digits), `show_code`,
+    `hide_values` (a worksheet's blanks), `elements` (the entries of arrays to work out,
+    e.g. ((1,), (0, 2)): --element) and `expand` (every entry of a small array worked
+    out, and formulas in full: --expand).
+    """
+
+    default_settings: dict[str, Any] = {"precision": 4, "show_code": False, "hide_values": False, "elements": (), "expand": False}
 
     def __init__(self, **settings: Any) -> None:
         unknown = set(settings) - set(self.default_settings)

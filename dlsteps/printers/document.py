@@ -12,11 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Step
 from dlsteps.printers.base import LEGEND, Printer, badges, label_of, shape_text
-from dlsteps.printers.formulas import equation, latex, worked
+from dlsteps.printers.formulas import equation, latex, shown_positions, worked
 
 
 class DocumentPrinter(Printer):
@@ -45,13 +46,17 @@ class DocumentPrinter(Printer):
             blocks.append(self.paragraph(step.explanation))
         if step.formula is not None:
             blocks.append(self.display(self.math(equation(step))))
-        numbers = worked(step, self._env, self.number)
+        if step.full is not None and self.settings["expand"]:
+            blocks.append(self.paragraph(_("In full, as SymPy derives it:")))
+            blocks.append(self.display(self.math(sp.Eq(step.left, step.full, evaluate=False))))
         hidden = self.settings["hide_values"]
-        if numbers is not None:
-            left, expr, value = numbers
-            shown = latex(expr, self._names, keep_order=True)
-            result = "?" if hidden else self.number(value)
-            blocks.append(self.display(f"{self.math(left)} = {shown} = {result}" if step.index else f"= {shown}"))
+        for position in shown_positions(step, self.settings["elements"], self.settings["expand"]):
+            numbers = worked(step, self._env, self.number, position)
+            if numbers is not None:
+                left, expr, value = numbers
+                shown = latex(expr, self._names, keep_order=True)
+                result = "?" if hidden else self.number(value)
+                blocks.append(self.display(f"{self.math(left)} = {shown} = {result}" if step.index else f"= {shown}"))
         blocks.append(self.hidden(step) if hidden else self.result(step))
         if step.chart is not None and not hidden:
             blocks.append(self.table(*chart_table(step, lambda x: f"${self.number(x)}$", self.paragraph)))

@@ -8,11 +8,14 @@ lesson wrote its terms.
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 import math
 import sys
 import types
 from collections.abc import Callable
+from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -20,15 +23,21 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_use_unicode, sub
 from sympy.printing.pretty.stringpict import prettyForm
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
 
+from dlsteps.i18n import _
 from dlsteps.model import Step
-from dlsteps.symbolic import Maximum
+from dlsteps.symbolic import IN_ORDER, Maximum
 
-def written(terms: sp.Add) -> bool:
-    """Whether a sum was built unevaluated, in the order the lesson wrote it (its terms
-    differ from SymPy's canonical order); such a sum is printed as written."""
+def written(expr: sp.Add | sp.Mul) -> bool:
+    """Whether a sum or product was built unevaluated in the order the lesson wrote it:
+    its arguments differ from SymPy's canonical order, or it is marked `in_order`; it is
+    printed as written."""
+    if expr in IN_ORDER:
+        return True
     with sp.evaluate(True):
-        return terms.args != sp.Add(*terms.args).args
+        return expr.args != expr.func(*expr.args).args
 
 
 class _NoUnits:
@@ -60,35 +69,67 @@ def lecture_order(terms: list) -> list:
     return [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
 
 
+def lecture_factors(product: sp.Mul) -> list:
+    """The factors of a product as a lecture writes them: the number first, then symbols
+    and array entries, then functions and sums, then parenthesized sums, each group in
+    SymPy's order (pᵢ⋅log(pᵢ), o⋅tanh(C), a⋅(1 - a), B⋅√(σ² + ε); SymPy writes
+    log(pᵢ)⋅pᵢ). A power goes with its base."""
+    coefficient, rest = product.as_coeff_Mul()  # -1/2 stays one number, not -1 and 1/2
+    factors = sorted(rest.as_ordered_factors(), key=_factor_rank)  # sorted() is stable
+    return ([] if coefficient == 1 else [coefficient]) + factors
+
+
+def _factor_rank(factor: sp.Basic) -> int:
+    """0 for a number, 1 for a symbol or array entry, 2 for a function or sum, 3 for a sum
+    of terms (printed in parentheses), each with any power."""
+    base = factor.base if isinstance(factor, sp.Pow) else factor
+    if base.is_Number:
+        return 0
+    if isinstance(base, sp.Add):
+        return 3
+    return 2 if isinstance(base, (sp.Function, sp.Sum)) else 1
+
+
 def as_printed(expr: sp.Basic) -> sp.Basic:
     """`expr` with every sum and product held unevaluated in the order the printers show
-    it (`_LectureOrder` for sums, SymPy's printed order for products), so that numbers put
-    in its place keep the formula's order and shape: w - η⋅g stays 1.5 - 0.05⋅(-6.4), and
-    2⋅(a - t) stays 2⋅(0.51 - 0), not 2⋅0.51 - 2⋅0. Array entries and deltas are left as
-    they are (their indices are numbers to evaluate, see `put`)."""
+    it (`lecture_order`, `lecture_factors`; as written where the lesson built it so), so
+    that the printers show it as stored and numbers put in its place keep the formula's
+    order and shape: w - η⋅g stays 1.5 - 0.05⋅(-6.4), and 2⋅(a - t) stays 2⋅(0.51 - 0),
+    not 2⋅0.51 - 2⋅0. Array entries and deltas are left as they are (their indices are
+    numbers to evaluate, see `put`)."""
+    return _as_printed(expr, len(IN_ORDER))
+
+
+@functools.lru_cache(maxsize=8192)  # a formula is printed, then worked out, then asked in a quiz
+def _as_printed(expr: sp.Basic, marked: int) -> sp.Basic:
+    """`as_printed`, remembered while no more sums are marked `in_order` (`marked` of them)."""
     if not expr.args or isinstance(expr, (sp.Indexed, sp.KroneckerDelta)):
         return expr
     if isinstance(expr, sp.Add):
         return sp.Add(*map(as_printed, list(expr.args) if written(expr) else lecture_order(expr.as_ordered_terms())), evaluate=False)
     if isinstance(expr, sp.Mul):
-        coefficient, rest = expr.as_coeff_Mul()  # -1/2 stays one number, not -1 and 1/2
-        factors = ([] if coefficient == 1 else [coefficient]) + list(rest.as_ordered_factors())
-        return sp.Mul(*map(as_printed, factors), evaluate=False)
+        return sp.Mul(*map(as_printed, list(expr.args) if written(expr) else lecture_factors(expr)), evaluate=False)
     args = tuple(map(as_printed, expr.args))
-    return expr if _same(args, expr.args) else expr.func(*args)
+    return expr if _same(args, expr.args) else _unevaluated(expr, args)
+
+
+def _unevaluated(expr: sp.Basic, args: tuple) -> sp.Basic:
+    """`expr` rebuilt from `args`, not evaluated where its class allows it: |w - η⋅g| stays
+    as written (Abs would turn it into |η⋅g - w|), t / 10000^e stays a fraction."""
+    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow, sp.Equality, sp.Function)):
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)
 
 
 def rebuilt(expr: sp.Basic, mapping: dict) -> sp.Basic:
-    """`expr` with each subexpression found in `mapping` replaced, its sums and products
-    rebuilt unevaluated (in their order), everything else as its class builds it."""
+    """`expr` with each subexpression found in `mapping` replaced, rebuilt unevaluated
+    where its class allows (`_unevaluated`), so its order is kept."""
     if expr in mapping:
         return mapping[expr]
     if not expr.args:
         return expr
     args = tuple(rebuilt(arg, mapping) for arg in expr.args)
-    if _same(args, expr.args):
-        return expr
-    return expr.func(*args, evaluate=False) if isinstance(expr, (sp.Add, sp.Mul)) else expr.func(*args)
+    return expr if _same(args, expr.args) else _unevaluated(expr, args)
 
 
 def _same(new: tuple, old: tuple) -> bool:
@@ -104,14 +145,19 @@ def put(expr: sp.Basic, values: dict) -> sp.Basic:
     dlsteps' own functions, and deltas (shown as the number, δ₀₀ as 1). A size standing in
     the formula is shown as its number, not multiplied in ((5 + 2⋅0 - 3)/1 + 1, not 3)."""
     integers = {symbol: sp.Integer(value) for symbol, value in values.items()}
-    evaluated = {entry: entry.xreplace(integers) for entry in expr.atoms(sp.Indexed)}
-    evaluated |= {delta: _shown_number(delta.xreplace(integers)) for delta in expr.atoms(sp.KroneckerDelta)}
-    for total in expr.atoms(sp.Sum):
+    found: dict[type, set] = {kind: set() for kind in (sp.Indexed, sp.KroneckerDelta, sp.Sum, sp.Piecewise, sp.Function)}
+    for node in sp.preorder_traversal(expr):  # one walk for every kind of node looked for
+        for kind in found:
+            if isinstance(node, kind):
+                found[kind].add(node)
+    evaluated = {entry: entry.xreplace(integers) for entry in found[sp.Indexed]}
+    evaluated |= {delta: _shown_number(delta.xreplace(integers)) for delta in found[sp.KroneckerDelta]}
+    for total in found[sp.Sum]:
         evaluated |= {bound: sp.sympify(bound).xreplace(integers).doit() for _k, *bounds in total.limits for bound in bounds}
-    for cases in expr.atoms(sp.Piecewise):
+    for cases in found[sp.Piecewise]:
         evaluated |= {condition: condition.xreplace(integers).doit() for _branch, condition in cases.args}
     # dlsteps' own functions (ZeroOutside, Quotient, Cases, ...) decide by their whole-number arguments
-    evaluated |= {call: call.xreplace(integers) for call in expr.atoms(sp.Function) if (type(call).__module__ or "").startswith("dlsteps")}
+    evaluated |= {call: call.xreplace(integers) for call in found[sp.Function] if (type(call).__module__ or "").startswith("dlsteps")}
     return rebuilt(expr, {**{symbol: _shown_number(value) for symbol, value in integers.items()}, **evaluated})
 
 
@@ -141,7 +187,30 @@ class _UnicodePrinter(_LectureOrder, PrettyPrinter):
     def _print_Indexed(self, expr: sp.Indexed):
         label = str(expr.base.label)
         label = self.names.get(label, str(self._print(expr.base.label)))
-        return prettyForm(label + subscript([str(index).replace(" ", "") for index in expr.indices]))
+        return prettyForm(label + subscript([self._index(index) for index in expr.indices]))
+
+    def _index(self, index: sp.Basic) -> str:
+        """An index as written in a subscript: t, t-1, k-H, T′-1 (display names, the
+        lecture's order, no spaces around + and -)."""
+        rows = str(self._print(as_printed(index))).split("\n")
+        text = rows[0] if len(rows) == 1 else one_line(as_printed(index), lambda symbol: str(self._print(symbol)))
+        return text.replace(" + ", "+").replace(" - ", "-")
+
+    def _print_KroneckerDelta(self, delta: sp.KroneckerDelta):
+        """δᵢⱼ, its indices as subscripts like every array entry's (SymPy sets them
+        below); δ(k,cₜ), a function of its two indices, where one has no subscript."""
+        indices = [self._index(index) for index in delta.args]
+        shown = subscript(indices)
+        return prettyForm(f"δ({','.join(indices)})" if shown.startswith("[") else "δ" + shown)
+
+    def _print_Piecewise(self, cases: sp.Piecewise):
+        """SymPy's table of cases, with its words ("for", "otherwise") in the reader's language."""
+        translated = (_("for {condition}"), _("otherwise"))
+        if translated == ("for {condition}", "otherwise"):
+            return super()._print_Piecewise(cases)
+        rows = [(self._print(branch), prettyForm(translated[1]) if condition == True else _worded(translated[0], self._print(condition)))
+                for branch, condition in cases.args]
+        return _cases(rows)
 
     def _print_IndexedBase(self, expr: sp.IndexedBase):
         return self._print(expr.label)
@@ -168,6 +237,31 @@ class _UnicodePrinter(_LectureOrder, PrettyPrinter):
         return self._print_Function(expr, func_name="min")
 
 
+def _worded(template: str, condition: prettyForm) -> prettyForm:
+    """`template` ("for {condition}", translated) around the condition's art."""
+    before, _condition, after = template.partition("{condition}")
+    return prettyForm(*prettyForm(*condition.left(before)).right(after))
+
+
+def _cases(rows: list[tuple[prettyForm, prettyForm]]) -> prettyForm:
+    """Rows of (value, condition) as a table of cases after a brace, laid out as SymPy's
+    pretty printer lays out a Piecewise: columns centred, two spaces apart, a blank line
+    between rows."""
+    widths = [max(row[column].width() for row in rows) for column in range(2)]
+    table = None
+    for row in rows:
+        line = None
+        for cell, width in zip(row, widths):
+            left = (width - cell.width()) // 2
+            cell = prettyForm(*prettyForm(*cell.left(" " * left)).right(" " * (width - cell.width() - left)))
+            line = cell if line is None else prettyForm(*prettyForm(*line.right("  ")).right(cell))
+        table = line if table is None else prettyForm(*prettyForm(*table.below(" ")).below(line))
+    table = prettyForm(*table.parens("{", ""))
+    table.baseline = table.height() // 2
+    table.binding = prettyForm.OPEN
+    return table
+
+
 def _sub(char: str) -> str | None:
     """The Unicode subscript of a character: SymPy's table, plus ⱼ (U+2C7C), which it lacks."""
     return sub.get(char) or {"j": "ⱼ"}.get(char)
@@ -175,62 +269,224 @@ def _sub(char: str) -> str | None:
 
 def subscript(indices: list[str]) -> str:
     """Indices as Unicode subscripts where every character has one: ᵢⱼ for one-character
-    indices, ₜ₋₁,ₖ (a comma between) for longer ones; else _i,j."""
+    indices, ₜ₋₁,ₖ (a comma between) for longer ones; else (a capital, a product, ASCII)
+    _ij for one-character indices and [t,k-H] for longer ones, as arrays are indexed."""
     if pretty_use_unicode() and all(_sub(char) for index in indices for char in index):
         shown = ["".join(_sub(char) for char in index) for index in indices]
         return "".join(shown) if all(len(index) == 1 for index in indices) else ",".join(shown)
-    return "_" + ("".join(indices) if all(len(index) == 1 for index in indices) else ",".join(indices))
+    if all(len(index) == 1 for index in indices):
+        return "_" + "".join(indices)
+    return "[" + ",".join(indices) + "]"
+
+
+@dataclass(frozen=True)
+class Art:
+    """Unicode art and where its baseline is (the row a sign beside it belongs on): in
+    its first slice and in its last (art wider than the screen is cut into slices)."""
+
+    text: str
+    first: int
+    last: int
 
 
 def unicode(expr: sp.Basic, names: dict | None = None, keep_order: bool = False, width: int | None = None, ascii: bool = False) -> str:
+    """`expr` as multi-line Unicode art (see `unicode_art`)."""
+    return unicode_art(expr, names, keep_order, width, ascii).text
+
+
+def unicode_art(expr: sp.Basic, names: dict | None = None, keep_order: bool = False, width: int | None = None, ascii: bool = False) -> Art:
     """`expr` as multi-line Unicode art (ASCII art with `ascii`, for a terminal that cannot
-    show Unicode); `keep_order` keeps terms as written (for numbers); art wider than
-    `width` columns is cut into slices stacked one under the other (`sliced`)."""
-    settings = {"use_unicode": not ascii, "wrap_line": False}
+    show Unicode), in the lecture's order (`as_printed`); `keep_order` prints it as
+    stored (numbers already put in that order). Art wider than `width` columns is cut into
+    slices stacked one under the other (`_slices`); numbers that could only be cut inside
+    a fraction are written on one line instead, (a - b)/c, cut between its terms."""
+    settings = {"use_unicode": not ascii, "wrap_line": False, "order": "none"}
     shown = {"ell": "ℓ", **{key: pair[0] for key, pair in (names or {}).items()}}
     previous = pretty_use_unicode(not ascii)  # SymPy's own default follows stdout's encoding; ours is the printer's
     try:
-        art = _UnicodePrinter({**settings, "order": "none"} if keep_order else settings, shown).doprint(expr)
+        printer = _UnicodePrinter(settings, shown)
+        expr = expr if keep_order else as_printed(expr)
+        form = printer._print(expr)
+        mark = "> " if ascii else "↪ "
+        if width is not None and keep_order and _cut_inside(form.render(**printer._settings), width, mark):
+            form = printer._print(_one_line(expr, printer, ascii))
+        art = form.render(**printer._settings)
     finally:
         pretty_use_unicode(previous)
-    return art if width is None else sliced(art, width, "> " if ascii else "↪ ")
+    if width is None:
+        return Art(art, form.baseline, form.baseline)
+    pieces = _slices(art, width, mark)
+    between = "\n\n" if form.height() > 1 else "\n"  # a blank line between slices of several rows
+    step = form.height() + between.count("\n") - 1
+    return Art(between.join("\n".join(piece) for piece in pieces), form.baseline, (len(pieces) - 1) * step + form.baseline)
 
 
-def sliced(art: str, width: int, mark: str = "↪ ") -> str:
-    """Art wider than `width` as slices, one under the other with a blank line between,
-    each ending and the next starting with `mark` (as SymPy wraps its art). A slice ends at
-    the last column blank on every row, between two terms, where there is one in its
-    right half, so no number or symbol is cut; only where there is none, at the width."""
-    rows = art.split("\n")
-    full = max(len(row) for row in rows)
-    if full <= width:
-        return art
-    rows = [row.ljust(full) for row in rows]
-    slices, start, prefix = [], 0, ""
-    while full - start > width - len(prefix):
+class _Words(sp.Symbol):
+    """Text printed as it is, on one line."""
+
+    def _pretty(self, printer) -> prettyForm:
+        return prettyForm(self.name)
+
+
+def _one_line(expr: sp.Basic, printer: PrettyPrinter, ascii: bool) -> sp.Basic:
+    """Numbers (a formula whose symbols are numbers) written on one line, (a - b)/c⋅√(d),
+    so that art too wide for the screen can be cut between terms; an equation's left side
+    too where it is one row or a derivative ∂y/∂x."""
+    if isinstance(expr, sp.Equality):
+        return sp.Eq(_one_line_left(expr.lhs, printer), _one_line(expr.rhs, printer, ascii), evaluate=False)
+    return _Words(one_line(expr, ascii=ascii))
+
+
+def one_line(expr: sp.Basic, name: Callable[[sp.Symbol], str] | None = None, ascii: bool = False) -> str:
+    """`expr` as one line of text, (a - b)/c⋅√(d)⋅x², each symbol written as `name`
+    writes it (as the art does: nₚ, β), or by its name."""
+    text = _LinePrinter({"order": "none"}, name or (lambda symbol: symbol.name)).doprint(expr)
+    if not ascii:
+        text = text.replace("**", "^").replace("*", "⋅").replace("sqrt(", "√(").replace("|", "│")
+    return text
+
+
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class _LinePrinter(StrPrinter):
+    """SymPy's one-line printer with symbols written by `name`, |x| for an absolute value
+    and no brackets around a sum that stands as a term of a sum (as the art shows it)."""
+
+    def __init__(self, settings: dict, name: Callable[[sp.Symbol], str]) -> None:
+        super().__init__(settings)
+        self.name = name
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return self.name(expr)
+
+    def _print_Abs(self, expr: sp.Abs) -> str:
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        terms = [part for term in expr.args for part in (term.args if isinstance(term, sp.Add) else (term,))]
+        return super()._print_Add(sp.Add(*terms, evaluate=False), order)
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        """x² for a whole power above 1 (superscript digits, in Unicode), else SymPy's x**e."""
+        base, power = expr.args
+        if not (power.is_Integer and power > 1 and pretty_use_unicode()):
+            return super()._print_Pow(expr, rational)
+        return self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + str(power).translate(SUPERSCRIPTS)
+
+
+def _one_line_left(left: sp.Basic, printer: PrettyPrinter) -> sp.Basic:
+    """The left side of worked numbers on one line: a derivative of one row over one row
+    as ∂y/∂x, anything else as its art (one row already, or left as it is)."""
+    parts = [left.expr, left.variables[0]] if isinstance(left, sp.Derivative) and left.derivative_count == 1 else [left]
+    rows = [printer._print(part).render(**printer._settings) for part in parts]
+    if any("\n" in row for row in rows):
+        return left
+    return _Words(rows[0] if len(rows) == 1 else f"∂{rows[0]}/∂{rows[1]}")
+
+
+def _cuts(rows: list[str], width: int, mark: str) -> list[tuple[int, int, bool]]:
+    """Where art of these rows (padded to one width) is cut for `width` columns: (end of a
+    slice, start of the next, whether the cut falls between terms). A slice ends at the
+    last column blank on every row, between two terms, where there is one in its right
+    half; only where there is none, at the width."""
+    cuts, start, prefix = [], 0, ""
+    while len(rows[0]) - start > width - len(prefix):
         end = start + width - len(prefix) - len(mark)
         gap = next((column for column in range(end, start + (end - start) // 2, -1) if all(row[column] == " " for row in rows)), None)
-        cut, after = (gap, gap + 1) if gap is not None else (end, end)
-        slices.append([prefix + row[start:cut] + " " + mark.strip() for row in rows])
+        cuts.append((gap, gap + 1, True) if gap is not None else (end, end, False))
+        start, prefix = cuts[-1][1], mark
+    return cuts
+
+
+def _padded(art: str) -> list[str]:
+    rows = art.split("\n")
+    full = max(len(row) for row in rows)
+    return [row.ljust(full) for row in rows]
+
+
+def _cut_inside(art: str, width: int, mark: str) -> bool:
+    """Whether art must be cut somewhere other than between terms to fit `width`."""
+    return not all(between for _end, _start, between in _cuts(_padded(art), width, mark))
+
+
+def _slices(art: str, width: int, mark: str = "↪ ") -> list[list[str]]:
+    """Art wider than `width` cut into slices (see `_cuts`), each ending and the next
+    starting with `mark` (as SymPy wraps its art); art that fits is one slice."""
+    rows = _padded(art)
+    slices, start, prefix = [], 0, ""
+    for cut, after, _between in _cuts(rows, width, mark):
+        slices.append([(prefix + row[start:cut] + " " + mark.strip()).rstrip() for row in rows])
         start, prefix = after, mark
-    slices.append([prefix + row[start:] for row in rows])
-    return "\n\n".join("\n".join(row.rstrip() for row in piece) for piece in slices)
+    slices.append([(prefix + row[start:]).rstrip() for row in rows])
+    return slices
 
 
 class _LatexPrinter(_LectureOrder, LatexPrinter):
-    """SymPy's LaTeX printer, with sums in the lecture's order (`_LectureOrder`)."""
+    """SymPy's LaTeX printer, with sums in the lecture's order (`_LectureOrder`) and the
+    words of a table of cases in the reader's language."""
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        """x_{t-1, k-H}: SymPy's, its indices in the lecture's order as the terminal shows them."""
+        shown = sp.Indexed(expr.base, *(as_printed(index) for index in expr.indices))
+        return super()._print_Indexed(shown)
+
+    def _print_KroneckerDelta(self, delta: sp.KroneckerDelta, exp: Any = None) -> str:
+        """δ_{ij}; δ_{k, c_{t}} with a comma where an index is longer than one letter."""
+        indices = [self._print(index) for index in delta.args]
+        tex = r"\delta_{" + (" " if all(len(index) == 1 for index in indices) else ", ").join(indices) + "}"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+    def _print_Derivative(self, deriv: sp.Derivative) -> str:
+        """A first derivative of a symbol as the fraction ∂y/∂x, as the terminal shows it
+        (SymPy writes the operator, ∂/∂x y)."""
+        (variable, order), = deriv.variable_count
+        if order != 1 or not isinstance(deriv.expr, (sp.Symbol, sp.Indexed)):
+            return super()._print_Derivative(deriv)
+        return rf"\frac{{\partial {self._print(deriv.expr)}}}{{\partial {self._print(variable)}}}"
+
+    def _print_Piecewise(self, cases: sp.Piecewise) -> str:
+        before, _condition, after = _("for {condition}").partition("{condition}")
+
+        def worded(condition: sp.Basic) -> str:
+            parts = [rf"\text{{{before.strip()}}}" if before.strip() else "", self._print(condition),
+                     rf"\text{{{after.strip()}}}" if after.strip() else ""]
+            return r"\: ".join(part for part in parts if part)
+
+        rows = [f"{self._print(branch)} & " + (rf"\text{{{_('otherwise')}}}" if condition == True else worded(condition))
+                for branch, condition in cases.args]
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
 
 
 def latex(expr: sp.Basic, names: dict | None = None, keep_order: bool = False) -> str:
-    """`expr` as LaTeX math (without dollar signs); `keep_order` keeps terms as stored (for numbers)."""
+    """`expr` as LaTeX math (without dollar signs) in the lecture's order (`as_printed`);
+    `keep_order` prints it as stored (numbers already put in that order)."""
     symbols = {symbol: names[symbol.name][1] for symbol in expr.atoms(sp.Symbol) if symbol.name in (names or {})}
-    settings = {"order": "none", "mul_symbol": "dot"} if keep_order else {}
-    return _LatexPrinter({"symbol_names": symbols, "diff_operator": r"\partial", **settings}).doprint(expr)
+    settings = {"mul_symbol": "dot"} if keep_order else {}
+    shown = expr if keep_order else as_printed(expr)
+    return _LatexPrinter({"symbol_names": symbols, "diff_operator": r"\partial", "order": "none", **settings}).doprint(shown)
 
 
 def equation(step: Step) -> sp.Basic:
     """The step as ``left = formula``."""
     return sp.Eq(step.left, step.formula, evaluate=False)
+
+
+MAX_EXPANDED = 16
+"""--expand works out every entry of an array of at most this many entries."""
+
+
+def shown_positions(step: Step, elements: tuple[tuple[int, ...], ...] = (), expand: bool = False) -> list[tuple[int, ...] | None]:
+    """The entries of a step to work out with numbers: every entry of an array of at most
+    MAX_EXPANDED entries with `expand`; else the first of `elements` (--element) of the
+    array's rank and inside its shape; else None, the step's own choice (`worked`)."""
+    shape = np.shape(step.value)
+    if not step.index or len(shape) != len(step.index):
+        return [None]
+    if expand and 0 < math.prod(shape) <= MAX_EXPANDED:
+        return list(np.ndindex(shape))
+    chosen = next((element for element in elements if len(element) == len(shape) and all(0 <= x < n for x, n in zip(element, shape))), None)
+    return [chosen]
 
 
 MAX_NUMBERS = 24
@@ -279,15 +535,22 @@ def worked(step: Step, env: dict, number: Callable[[float], str], position: tupl
 
 
 def _shown_entry(step: Step) -> tuple[int, ...]:
-    """The entry an array step works out: the first that is not 0 (a 0 usually comes from
-    a zero factor and shows nothing), from row 1 of a recurrence (row 0 is its start, row 1
-    shows the rule); the first of those where every one is 0."""
+    """The entry an array step works out: the first that is neither 0 nor 1 (a 0 usually
+    comes from a zero factor and a 1 from a power 0 or e⁰, and they show nothing), else
+    the first that is not 0, from row 1 of a recurrence (row 0 is its start, row 1 shows
+    the rule); the first of those where every one is 0."""
     values = np.asarray(step.value)
     start = 1 if step.recurrence and values.ndim and values.shape[0] > 1 else 0
     first = (start,) + (0,) * (values.ndim - 1) if values.ndim else ()
     if values.dtype.kind not in "fiub":
         return first
-    return next((entry for entry in np.ndindex(values.shape) if entry[:1] >= (start,) and values[entry] != 0), first)
+    for wanted in ((values != 0) & (values != 1), values != 0):
+        wanted = np.array(wanted, dtype=bool, ndmin=1)
+        wanted[:start] = False
+        found = np.argwhere(wanted)
+        if len(found):
+            return tuple(int(x) for x in found[0])[:values.ndim]
+    return first
 
 
 def _maxima_written(expr: sp.Basic) -> sp.Basic:
@@ -334,7 +597,8 @@ def _written(total: sp.Sum) -> sp.Basic:
         return _as_written_out(total.doit())
     outer_first = [k for k, _lo, _hi in reversed(limits)]  # SymPy lists the innermost index first
     terms = [expanded(put(total.function, dict(zip(outer_first, values)))) for values in itertools.product(*reversed(ranges))]
-    return sp.Add(*terms, evaluate=False) if terms else sp.S.Zero
+    flat = [part for term in terms for part in (term.args if isinstance(term, sp.Add) else (term,))]  # a + b + c + d, not (a + b) + (c + d)
+    return sp.Add(*flat, evaluate=False) if flat else sp.S.Zero
 
 
 def _as_written_out(expr: sp.Basic) -> sp.Basic:
@@ -431,7 +695,7 @@ def elided(expr: sp.Basic) -> sp.Basic:
         return sp.Add(*args[:3], sp.Symbol("…"), *args[-2:], evaluate=False)
     if _same(args, expr.args):
         return expr
-    return expr.func(*args, evaluate=False) if isinstance(expr, (sp.Add, sp.Mul)) else expr.func(*args)
+    return _unevaluated(expr, args)
 
 
 def faithful(numbers: sp.Basic, value: float, number: Callable[[float], str]) -> bool:

@@ -94,20 +94,65 @@ def grid(value: Any, number: Callable[[float], str], width: int, style: str, lab
 
 
 def chart(value: Any, spec: Chart, width: int) -> Text:
-    """The step's value drawn with plotext: rows as lines over `spec.x`, or rows as points."""
+    """The step's value drawn with plotext: rows as lines over `spec.x`, each with its own
+    marker and colour (told apart in plain text too); or rows as points, each written as
+    its name where it lies (a name of wide characters, which plotext cannot place, as a
+    number). A key under the chart names the markers: plotext's own legend box measures
+    Korean names in characters, not cells, and breaks."""
     import plotext as plt
 
     matrix = np.atleast_2d(np.asarray(value, dtype=float))
     plt.clear_figure()
+    plt.theme("clear")  # the terminal's own background, not a white box
     plt.plotsize(max(40, width), CHART_HEIGHT)
     if spec.kind == "points":
-        for label, (x, y) in zip(spec.series or map(str, range(len(matrix))), matrix[:, :2]):
-            plt.scatter([x], [y], label=label)
+        key = _points(plt, list(spec.series or map(str, range(len(matrix)))), matrix[:, :2], max(40, width))
     else:
-        xs = list(spec.x) or list(range(matrix.shape[1]))
-        for label, row in zip(spec.series or [""] * len(matrix), matrix):
-            keep = np.isfinite(row)
-            plt.plot([x for x, k in zip(xs, keep) if k], row[keep].tolist(), label=label or None)
+        key = _lines(plt, list(spec.x) or list(range(matrix.shape[1])), list(spec.series or [""] * len(matrix)), matrix)
     plt.xlabel(spec.x_label)
     plt.ylabel(spec.y_label)
-    return Text.from_ansi(plt.build())
+    drawn = Text.from_ansi(plt.build())
+    entries = [Text.assemble("[", (SHOWN.get(mark, mark), color), "] ", name) for mark, color, name in key]
+    return Text("\n").join([drawn, Text("   ").join(entries)]) if entries else drawn
+
+
+MARKERS = ("hd", "x", "+", "o", "*", "#")
+SHOWN = {"hd": "▞"}  # how a key shows plotext's high-definition marker
+COLORS = ("blue", "red", "green", "magenta", "cyan", "yellow")
+"""The lines of a chart, told apart by marker (plain text) and colour (a terminal)."""
+
+
+def _lines(plt: Any, xs: list, names: list[str], matrix: np.ndarray) -> list[tuple[str, str, str]]:
+    """Each row a line over `xs` (its values that are not finite left out); the key:
+    (marker, colour, name) of each named line."""
+    key = []
+    for number, (name, row) in enumerate(zip(names, matrix)):
+        keep = np.isfinite(row)
+        mark, color = MARKERS[number % len(MARKERS)], COLORS[number % len(COLORS)]
+        plt.plot([x for x, k in zip(xs, keep) if k], row[keep].tolist(), marker=mark, color=color)
+        if name:
+            key.append((mark, color, name))
+    return key
+
+
+def _points(plt: Any, names: list[str], points: np.ndarray, width: int) -> list[tuple[str, str, str]]:
+    """Each point written as its name at (x, y), or as a number where the name has wide
+    characters; the x axis widened so that every label fits inside the frame. The key:
+    (number, colour, name) of the names written as numbers."""
+    key, labels = [], []
+    for number, (name, (x, y)) in enumerate(zip(names, points)):
+        color = COLORS[number % len(COLORS)]
+        label = name if cell_len(name) == len(name) else str(len(key) + 1)
+        if label != name:
+            key.append((label, color, name))
+        labels.append(label)
+        plt.text(label, x, y, color=color, alignment="left")
+    low, high = float(points[:, 0].min()), float(points[:, 0].max())
+    span = (high - low) or 1.0
+    columns = max(width - 12, 10)  # the frame less the y axis's ticks
+    longest = max(map(len, labels))
+    plt.xlim(low - span / columns, high + span * (longest + 1) / max(columns - longest - 1, 1))
+    low, high = float(points[:, 1].min()), float(points[:, 1].max())
+    margin = ((high - low) or 1.0) * 0.05
+    plt.ylim(low - margin, high + margin)
+    return key

@@ -2,8 +2,10 @@
 
 Schema (documented in README): lesson, title, lecture, inputs[] (name, symbol, shape,
 value, text, origin), sections[] (title, explanation, steps[] with id, title,
-explanation, formula (LaTeX), value, shape, depends_on, code, check, notes, chart:
-null or how the value is plotted (kind line|points, x, series, x_label, y_label)).
+explanation, formula (LaTeX), formula_full (the formula in full where formula is a
+compact form, else null), value, shape, depends_on, code, check, notes, cautions (the
+notes that warn), chart: null or how the value is plotted (kind line|points, x, series,
+x_label, y_label)).
 Non-finite numbers, which JSON cannot hold, are written as the strings "inf" and "-inf".
 """
 
@@ -14,8 +16,10 @@ import math
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
-from dlsteps.model import Derivation, InputValue, Section, Step
+from dlsteps.i18n import speaking
+from dlsteps.model import Caution, Derivation, InputValue, Section, Step
 from dlsteps.printers.base import Printer, shape_of
 from dlsteps.printers.formulas import equation, latex
 
@@ -55,18 +59,26 @@ class JsonPrinter(Printer):
         return {"title": section.title, "explanation": section.explanation,
                 "steps": [self.doprint(step) for step in section.steps]}
 
+    def math(self, expr: Any) -> str:
+        """LaTeX of `expr`, the same in every language (a case's "for"/"otherwise" in
+        English): scripts compare formulas across languages."""
+        with speaking("en"):
+            return latex(expr, self._names)
+
     def _print_Step(self, step: Step) -> dict:
         return {
             "id": step.id,
             "title": step.title,
             "explanation": step.explanation,
-            "formula": latex(equation(step), self._names) if step.formula is not None else None,
+            "formula": self.math(equation(step)) if step.formula is not None else None,
+            "formula_full": self.math(sp.Eq(step.left, step.full, evaluate=False)) if step.full is not None else None,
             "value": plain(step.value),
             "shape": list(shape_of(step.value)),
             "depends_on": list(step.depends_on),
             "code": step.code,
             "check": list(step.check),
             "notes": list(step.notes),
+            "cautions": [note for note in step.notes if isinstance(note, Caution)],
             "chart": None if step.chart is None else {"kind": step.chart.kind, "x": list(step.chart.x), "series": list(step.chart.series),
                                                       "x_label": step.chart.x_label, "y_label": step.chart.y_label},
         }

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from dlsteps.i18n import _
-from dlsteps.model import Derivation, InputValue, Step
+from dlsteps.model import Caution, Derivation, InputValue, Step
 from dlsteps.printers.base import blocks
 from dlsteps.printers.document import DocumentPrinter
 
@@ -138,7 +138,8 @@ class LatexPrinter(DocumentPrinter):
         if np.ndim(step.value) == 0:
             return fit(f"{left} = {self.number(step.value)}") + "\n" + badge
         shaded = step.display == "heatmap" and np.ndim(step.value) == 2
-        return "\n".join([*self.blocks(left, step.value, shaded), f"{{\\small {_('shape')} {self.shape(step.value)}}} {badge}"])
+        word = _("shape")  # outside the f-string, where Babel finds it
+        return "\n".join([*self.blocks(left, step.value, shaded), f"{{\\small {word} {self.shape(step.value)}}} {badge}"])
 
     def blocks(self, left: str, value: Any, shaded: bool = False) -> list[str]:
         """An array as displays of at most ROWS × COLUMNS entries each, captioned when split;
@@ -176,7 +177,8 @@ class LatexPrinter(DocumentPrinter):
                 + " & ".join(header) + " \\\\\n\\midrule\n" + body + "\n\\bottomrule\n\\end{tabular}\\end{center}")
 
     def note(self, text: str) -> str:
-        return f"\\emph{{{_('Note')}:}} {escape(text)}"
+        label = _("Caution") if isinstance(text, Caution) else _("Note")
+        return f"\\emph{{{label}:}} {escape(text)}"
 
     def code(self, text: str) -> str:
         lines = [part for line in text.splitlines() for part in textwrap.wrap(line, CODE_WIDTH, subsequent_indent="    ", drop_whitespace=False) or [""]]

@@ -11,6 +11,7 @@ from typing import Any
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Step
+from dlsteps.printers.base import marker
 from dlsteps.printers.document import DocumentPrinter
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|$])")
@@ -54,7 +55,7 @@ class MarkdownPrinter(DocumentPrinter):
         return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
     def note(self, text: str) -> str:
-        return "> ⚠ " + escape(text)
+        return f"> {marker(text)} " + escape(text)
 
     def code(self, text: str) -> str:
         return f"```python\n{text}\n```"

@@ -1,7 +1,7 @@
 """The terminal printer: a Derivation as Rich renderables (only the CLI owns a Console).
 
 Colors tell things apart: formulas cyan, the user's input numbers yellow, results green,
-checks in a dim badge, notes (conventions, infinities) magenta.
+checks in a dim badge, notes magenta (⚠ a caution, • a remark).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from rich.text import Text
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Section, Step
 from dlsteps.printers import grids
-from dlsteps.printers.base import LEGEND, Printer, badges, label_of, shape_text
-from dlsteps.printers.formulas import equation, faithful, unicode, worked
+from dlsteps.printers.base import LEGEND, Printer, badges, label_of, marker, shape_text
+from dlsteps.printers.formulas import Art, equation, faithful, shown_positions, unicode_art, worked
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
 INPUT_COLUMNS = 44  # the inputs table's name, symbol, shape and origin columns beside a value
@@ -54,7 +54,7 @@ class TerminalPrinter(Printer):
         return table
 
     def _print_InputValue(self, item: InputValue) -> tuple:
-        return (item.label, Text(self.art(item.symbol), FORMULA), shape_text(item.shown),
+        return (item.label, Text(self.art(item.symbol).text, FORMULA), shape_text(item.shown),
                 self.value(item.shown, INPUT, self.settings["width"] - INPUT_COLUMNS + grids.MARGIN), Text(_(item.origin), "dim"))
 
     def _section(self, number: int, section: Section) -> RenderableType:
@@ -73,32 +73,28 @@ class TerminalPrinter(Printer):
         if step.explanation:
             parts.append(Padding(Text(step.explanation, "dim"), (0, 0, 0, 2)))
         parts.append(Padding(self._math(step), (0, 0, 0, 2)))
-        parts.extend(Padding(Text(f"⚠ {note}", NOTE), (0, 0, 0, 2)) for note in step.notes)
+        parts.extend(Padding(Text(f"{marker(note)} {note}", NOTE), (0, 0, 0, 2)) for note in step.notes)
         if self.settings["show_code"] and step.code:
             parts.append(Padding(Text(f">>> {step.code}", "dim cyan"), (0, 0, 0, 2)))
         return Group(*parts)
 
     def _math(self, step: Step) -> RenderableType:
-        """Formula, one element (or the scalar) worked out with numbers, then the value."""
+        """Formula (and in full, with --expand), one element (or the scalar; with
+        --element or --expand, the entries asked for) worked out with numbers, then the value."""
         width = self.settings["width"] - 2
         lines: list[RenderableType] = []
         if step.formula is not None:
-            lines.append(Text(self.art(equation(step), width=width), FORMULA, no_wrap=True))
+            lines.append(Text(self.art(equation(step), width=width).text, FORMULA, no_wrap=True))
+            lines.extend(self._full(step, width))
         else:
-            lines.append(Text(self.art(step.left), FORMULA))
-        numbers = worked(step, self._env, self.number)
+            lines.append(Text(self.art(step.left).text, FORMULA))
         hidden = self.settings["hide_values"]
-        rounded = numbers is not None and not faithful(numbers[1], numbers[2], self.number)
-        if numbers is not None:
-            left, expr, value = numbers
-            result = Text("?" if hidden else self.number(value), RESULT)
-            if step.index:
-                room = width - len("  ⇒ ") - len(" = ") - result.cell_len  # the art between ⇒ and "= result"
-                art = self.art(sp.Eq(left, expr, evaluate=False), keep_order=True, width=room)
-                lines.append(_equals(Text(art, INPUT, no_wrap=True), Text("≈" if rounded else "="), result, width=width, sign="  ⇒"))
-            else:
-                art = self.art(expr, keep_order=True, width=width - 6)
-                lines.append(_equals(Text(art, INPUT, no_wrap=True), width=width))
+        rounded = False
+        for position in shown_positions(step, self.settings["elements"], self.settings["expand"]):
+            numbers = worked(step, self._env, self.number, position)
+            if numbers is not None:
+                line, rounded = self._worked(step, numbers, width)
+                lines.append(line)
         sign = "  ≈" if rounded and not step.index else "  ="
         if hidden:
             lines.append(_equals(Text("?", RESULT), width=width))
@@ -115,13 +111,35 @@ class TerminalPrinter(Printer):
             lines.append(grids.chart(step.value, step.chart, self.settings["width"] - 4))
         return Group(*lines)
 
+    def _full(self, step: Step, width: int) -> list[RenderableType]:
+        """A step's formula in full (`Step.full`) with --expand; else a line saying how to see it."""
+        if step.full is None:
+            return []
+        if not self.settings["expand"]:
+            return [Text(_("(--expand shows this formula in full, as SymPy derives it)"), "dim")]
+        art = self.art(sp.Eq(step.left, step.full, evaluate=False), width=width).text
+        return [Text(_("In full, as SymPy derives it:"), "dim"), Text(art, FORMULA, no_wrap=True)]
+
+    def _worked(self, step: Step, numbers: tuple, width: int) -> tuple[RenderableType, bool]:
+        """One worked element, ⇒ left = numbers = value (an array's entry) or = numbers (a
+        scalar), and whether its shown numbers round to a different value (≈)."""
+        left, expr, value = numbers
+        rounded = not faithful(expr, value, self.number)
+        if not step.index:
+            art = self.art(expr, keep_order=True, width=width - 6)
+            return _equals(Text(art.text, INPUT, no_wrap=True), width=width, rows=(art.first, art.last)), rounded
+        result = Text("?" if self.settings["hide_values"] else self.number(value), RESULT)
+        room = width - len("  ⇒ ") - len(" = ") - result.cell_len  # the art between ⇒ and "= result"
+        art = self.art(sp.Eq(left, expr, evaluate=False), keep_order=True, width=room)
+        return _equals(Text(art.text, INPUT, no_wrap=True), Text("≈" if rounded else "="), result, width=width, sign="  ⇒", rows=(art.first, art.last)), rounded
+
     def fits(self, vector: Any) -> bool:
         """Whether a vector fits on one line as [a, b, c] (else it is shown as a grid)."""
         return len(vector) <= grids.MAX_COLUMNS and sum(len(self.number(x)) + 2 for x in vector) < self.settings["width"] - 16
 
-    def art(self, expr: Any, **settings: Any) -> str:
+    def art(self, expr: Any, **settings: Any) -> Art:
         """A formula as Unicode art, or ASCII art where the terminal cannot show Unicode."""
-        return unicode(expr, self._names, ascii=self.settings["ascii"], **settings)
+        return unicode_art(expr, self._names, ascii=self.settings["ascii"], **settings)
 
     def value(self, value: Any, style: str, width: int | None = None) -> RenderableType:
         """Words as they are, a scalar or vector as one line of text, a matrix as a grid
@@ -145,22 +163,27 @@ def _legend() -> Text:
     return Text("\n".join(f"✓ {item}" for item in items), "dim")
 
 
-def _equals(*cells: Text, width: int, sign: str = "  =") -> RenderableType:
+def _equals(*cells: Text, width: int, sign: str = "  =", rows: tuple[int, int] | None = None) -> RenderableType:
     """`sign` followed by the cells, one space apart, each centred on the tallest: laid out
     as a Rich grid table lays them out, without building one where they fit in `width`
     (this is every step's last line, and tables are slow); a table shrinks them where
-    they do not."""
+    they do not. With `rows`, the first cell is art whose baseline is on those rows of
+    its first and last slice: the sign goes on the first, later cells on the last."""
     blocks = [[Text(sign)], *(cell.split("\n", allow_blank=True) for cell in cells)]
     widths = [max(line.cell_len for line in block) for block in blocks]
     if sum(widths) + len(widths) - 1 > width:
         return _equals_table(Text(sign), *cells)
-    height = max(len(block) for block in blocks)
+    if rows is None:
+        height = max(len(block) for block in blocks)
+        tops = [(height - len(block)) // 2 for block in blocks]
+    else:
+        tops = [rows[0], 0] + [max(rows[1] - len(block) // 2, 0) for block in blocks[2:]]
+        height = max(top + len(block) for top, block in zip(tops, blocks))
     out = Text(no_wrap=True)
     for row in range(height):
         if row:
             out.append("\n")
-        for column, (block, cell_width) in enumerate(zip(blocks, widths)):
-            top = (height - len(block)) // 2
+        for column, (block, cell_width, top) in enumerate(zip(blocks, widths, tops)):
             out.append(" " if column else "")
             if 0 <= row - top < len(block):
                 line = block[row - top].copy()
