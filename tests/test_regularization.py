@@ -297,7 +297,7 @@ def test_the_loss_tables_put_the_mse_first_like_their_numbers(cli):
     # the penalty is the last term of both lines, in both tables.
     lines = terminal(cli).splitlines()
     for label in ("L1", "L2"):
-        start = next(n for n, line in enumerate(lines) if line.startswith(f"4.") and f"{label}-regularized loss at every row" in line)
+        start = next(n for n, line in enumerate(lines) if line.startswith("4.") and f"{label}-regularized loss at every row" in line)
         equation = next(line for line in lines[start:] if line.lstrip().startswith(f"L{'ᴸ¹' if label == 'L1' else 'ᴸ²'}ₜ ="))
         assert equation.index("──") < equation.index("λ⋅")  # the MSE's fraction bar, then + λ⋅Σ
 

@@ -1,7 +1,6 @@
 """uat lesson: fixed step ids, an independent NumPy construction of the blocks, pairs (2N
 neurons) against the staircase (N), the error as N grows, undefined targets, the plot."""
 
-import json
 import warnings
 
 import numpy as np
