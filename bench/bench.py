@@ -14,7 +14,8 @@ is the figure to compare across machines:
   - the sizes sweep, a lesson at a large size vs the same lesson at 3 (work that grows
     with the size): softmax with 64 logits <= 1.5, with 300 logits <= 3, kl with 1000
     entries <= 2.
-Output goes to /dev/null, not a terminal: the plain view is timed, as when piped.
+Output goes to /dev/null, not a terminal: the plain view is timed, as when piped. The
+bytecode of dlsteps is written first, as an installed package has it.
 """
 
 from __future__ import annotations
@@ -111,6 +112,18 @@ def report(rows, runs: int, program: str, executable: str) -> int:
     return missed
 
 
+def bytecode() -> None:
+    """Write the bytecode of dlsteps and its lessons, as installing a package does. Without
+    it (PYTHONDONTWRITEBYTECODE set, or a module edited since its bytecode was written)
+    every timed run would compile every module it imports, which a user's run does not."""
+    import compileall
+
+    from dlsteps import catalogue
+
+    for folder in (os.path.dirname(importlib.util.find_spec("dlsteps").origin), catalogue.lessons_dir()):
+        compileall.compile_dir(folder, quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9, help="alternate runs of each pair (the median is taken)")
@@ -120,6 +133,7 @@ def main() -> None:
     if importlib.util.find_spec("dlsteps") is None:
         sys.exit("bench: dlsteps is not installed for this Python; run it with the project's, e.g. .venv/bin/python bench/bench.py")
     program = shutil.which("dlsteps", path=os.path.dirname(sys.executable)) or "dlsteps"
+    bytecode()
     print(f"{'command':<26} {'median s':>9} {'baseline':<42} {'median s':>9} {'ratio':>6}  goal")
     missed = report(pairs(arguments.lessons), arguments.runs, program, sys.executable)
     if not arguments.no_sweep:

@@ -31,6 +31,7 @@ _app = typer.Typer(  # `app` (below) is this with every command registered
            "Try: dlsteps list, then dlsteps softmax, or dlsteps softmax --logits 1,2,3 --target 2."),
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help as plain text (dlsteps.helptext), without Typer's Rich help module
     context_settings={"help_option_names": ["-h", "--help"]},
     cls=Group,
 )
@@ -43,7 +44,7 @@ def _everything(lang: str | None = language_option()) -> None:
 
 @_app.command("list", rich_help_panel=_("Commands"), cls=Command, help=_("List every lesson with its title and the lecture it follows."))
 def list_lessons(
-    format: str = typer.Option("terminal", "--format", "-f", help=_("terminal or json")),
+    format: str = typer.Option("terminal", "--format", "-f", metavar="FORMAT", help=_("terminal or json")),
     lang: str | None = language_option(),
 ) -> None:
     """List every lesson with its title and the lecture it follows."""
@@ -79,26 +80,31 @@ def _print_list(lessons) -> None:
 
 
 def _common_options(
-    format: str = typer.Option("terminal", "--format", "-f", help="; ".join(f"{name}: {_(text)}" for name, text in FORMATS.items()) + ".", rich_help_panel=_("Output")),
-    output: Path | None = typer.Option(None, "--output", "-o", help=_("Write to this file instead of the screen."), rich_help_panel=_("Output")),
-    precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17); JSON always has full float64."), rich_help_panel=_("Output")),
+    format: str = typer.Option("terminal", "--format", "-f", metavar="FORMAT", help="; ".join(f"{name}: {_(text)}" for name, text in FORMATS.items()) + ".", rich_help_panel=_("Output")),
+    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help=_("Write to this file instead of the screen."), rich_help_panel=_("Output")),
+    precision: str = typer.Option("4", "--precision", "-p", metavar="N", help=_("Significant digits shown (1-17); JSON always has full float64."), rich_help_panel=_("Output")),
     code: bool = typer.Option(False, "--code", help=_("Show the NumPy line behind each value."), rich_help_panel=_("Output")),
     element: list[str] | None = typer.Option(None, "--element", metavar="INDEX", help=_("The entry of each vector or matrix worked out with its numbers, counting from 0: --element 1 for vectors, --element 0,2 for matrices (give both to choose both; default: the first entry that is not 0)."), rich_help_panel=_("Output")),
     expand: bool = typer.Option(False, "--expand", help=_("Work out every entry of arrays of at most 16 entries, and show formulas in full where a compact form is printed."), rich_help_panel=_("Output")),
     fragment: bool = typer.Option(False, "--fragment", help=_("With --format latex: the body alone, to paste into your own document."), rich_help_panel=_("Output")),
     worksheet: bool = typer.Option(False, "--worksheet", help=_("With --format markdown or latex: a worksheet, the values blank (the inputs and seed at the top)."), rich_help_panel=_("Worksheets")),
     answer_key: bool = typer.Option(False, "--answer-key", help=_("With --format markdown or latex: the worksheet's answer key, every value filled in."), rich_help_panel=_("Worksheets")),
-    blanks: str | None = typer.Option(None, "--blanks", help=_("With --worksheet: values (hide the numbers only, the default) or formulas (hide the formulas too)."), rich_help_panel=_("Worksheets")),
+    blanks: str | None = typer.Option(None, "--blanks", metavar="values|formulas", help=_("With --worksheet: values (hide the numbers only, the default) or formulas (hide the formulas too)."), rich_help_panel=_("Worksheets")),
     no_pager: bool = typer.Option(False, "--no-pager", help=_("Never page, even when the output is taller than the screen."), rich_help_panel=_("Output")),
-    seed: str | None = typer.Option(None, "--seed", help=_("Draw the inputs you did not type at random, reproducibly."), rich_help_panel=_("Inputs")),
-    params: Path | None = typer.Option(None, "--params", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
+    seed: str | None = typer.Option(None, "--seed", metavar="N", help=_("Draw the inputs you did not type at random, reproducibly."), rich_help_panel=_("Inputs")),
+    params: Path | None = typer.Option(None, "--params", metavar="FILE", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
 ) -> None:
     """Declares the options every lesson command has (never called)."""
 
 
 def lesson_command(info: LessonInfo) -> Callable[..., None]:
     """The Typer callback for a lesson: its inputs as options, then the common options."""
-    return lesson_callback(info, run_lesson, _common_options, f"{_(info.title)} ({info.lecture}): {_(info.summary)}.")
+    return lesson_callback(info, run_lesson, _common_options, lesson_help(info))
+
+
+def lesson_help(info: LessonInfo) -> str:
+    """A lesson command's help: title (lecture): summary."""
+    return f"{_(info.title)} ({info.lecture}): {_(info.summary)}."
 
 
 def run_lesson(info: LessonInfo, options: dict[str, Any]) -> None:
@@ -185,13 +191,13 @@ def _write(text: str, path: Path | None, paging: bool) -> None:
     "or worksheets with keys, one per student: dlsteps export softmax --worksheet --seeds 1-30 -o sheets."))
 def export_booklet(
     lessons: list[str] | None = typer.Argument(None, help=_("Lessons to include (default: all)."), show_default=False),
-    format: str = typer.Option("latex", "--format", "-f", help=_("latex (one document, a chapter per lesson) or markdown (a file per lesson and an index).")),
-    output: Path = typer.Option(..., "--output", "-o", help=_("The folder to write into (created if missing).")),
-    precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown (1-17).")),
+    format: str = typer.Option("latex", "--format", "-f", metavar="FORMAT", help=_("latex (one document, a chapter per lesson) or markdown (a file per lesson and an index).")),
+    output: Path = typer.Option(..., "--output", "-o", metavar="FOLDER", help=_("The folder to write into (created if missing).")),
+    precision: str = typer.Option("4", "--precision", "-p", metavar="N", help=_("Significant digits shown (1-17).")),
     force: bool = typer.Option(False, "--force", help=_("Replace files the folder already holds.")),
     worksheet: bool = typer.Option(False, "--worksheet", help=_("Worksheets and their answer keys instead of a booklet: one per seed, and an index."), rich_help_panel=_("Worksheets")),
-    seeds: str | None = typer.Option(None, "--seeds", help=_("With --worksheet: one variant per seed, e.g. 1-30 or 1,4,9-12 (default: one at the default inputs)."), rich_help_panel=_("Worksheets")),
-    blanks: str | None = typer.Option(None, "--blanks", help=_("With --worksheet: values (hide the numbers only, the default) or formulas (hide the formulas too)."), rich_help_panel=_("Worksheets")),
+    seeds: str | None = typer.Option(None, "--seeds", metavar="SEEDS", help=_("With --worksheet: one variant per seed, e.g. 1-30 or 1,4,9-12 (default: one at the default inputs)."), rich_help_panel=_("Worksheets")),
+    blanks: str | None = typer.Option(None, "--blanks", metavar="values|formulas", help=_("With --worksheet: values (hide the numbers only, the default) or formulas (hide the formulas too)."), rich_help_panel=_("Worksheets")),
     lang: str | None = language_option(),
 ) -> None:
     """Write a booklet of lessons at their default inputs, e.g. dlsteps export -f latex -o notes;
@@ -285,11 +291,14 @@ def main() -> int:
 def invoked(arguments: list[str]) -> tuple[Any, list[str], str]:
     """The Click command for `arguments`, its arguments and its name. Only the command that
     runs is registered and built (Typer builds every option of every command it is given:
-    about 100 ms for all lessons, quizzes and checks); `dlsteps --help`, quiz and check
-    build them all (`complete`)."""
+    about 100 ms for all lessons, quizzes and checks); `dlsteps --help` lists every command
+    without building them (`_listing`); quiz and check build them all (`complete`)."""
     first = arguments[0]
-    alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, context_settings=_app.info.context_settings, cls=Group)
+    alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                        context_settings=_app.info.context_settings, cls=Group)
     lessons = catalogue.catalogue()
+    if _help_alone(arguments):
+        return typer.main.get_command(_listing()), arguments, "dlsteps"
     if first in lessons:
         _add_lesson(alone, lessons[first])
     elif first in {"list", "export"}:
@@ -297,6 +306,36 @@ def invoked(arguments: list[str]) -> tuple[Any, list[str], str]:
     else:
         return typer.main.get_command(complete()), arguments, "dlsteps"
     return typer.main.get_command(alone), arguments[1:], f"dlsteps {first}"
+
+
+def _help_alone(arguments: list[str]) -> bool:
+    """Whether `arguments` ask for `dlsteps --help` and nothing else (``--lang`` aside)."""
+    rest = [a for n, a in enumerate(arguments) if a != "--lang" and not a.startswith("--lang=") and (n == 0 or arguments[n - 1] != "--lang")]
+    return rest in (["--help"], ["-h"])
+
+
+def _listing() -> typer.Typer:
+    """`dlsteps` as its help page shows it: `list` and `export`, then every lesson, quiz,
+    check and progress listed with its help and panel but not built (a command that
+    does nothing), in the order `complete` registers them. The page is the complete
+    app's (a test compares them)."""
+    from dlsteps.marking import commands as check_commands
+    from dlsteps.quiz import commands as quiz_commands
+
+    listing = typer.Typer(help=_app.info.help, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                          context_settings=_app.info.context_settings, cls=Group)
+    listing.callback()(_everything)
+    listing.registered_commands += [info for info in _app.registered_commands if info.name in {"list", "export"}]
+    listed = [(info.name, lesson_help(info), _("Lessons")) for info in catalogue.catalogue().values()]
+    listed += [("progress", _(quiz_commands.PROGRESS_HELP), _("Commands")), ("quiz", _(quiz_commands.HELP), _("Commands")),
+               ("check", _(check_commands.HELP), _("Commands"))]
+    for name, text, panel in listed:
+        listing.command(name, help=text, rich_help_panel=panel, cls=Command)(_nothing)
+    return listing
+
+
+def _nothing() -> None:
+    """A listed command's stand-in: `dlsteps --help` only shows it."""
 
 
 def _usage_message(error: Exception, arguments: list[str]) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 import typer
 import typer.core
 
-from dlsteps import i18n
+from dlsteps import helptext, i18n
 from dlsteps.catalogue import InputSpec, LessonInfo
 from dlsteps.i18n import _
 
@@ -58,8 +58,22 @@ def language_parameter() -> inspect.Parameter:
 
 
 class _TranslatedHelp:
-    """The ``--help`` option's own line and the word "Usage:" in the user's language (Click
-    writes them in English)."""
+    """``--help`` as plain text in sections (`dlsteps.helptext`), wrapped by terminal cells,
+    with the help option's own line and the word "Usage:" in the user's language (Click
+    writes them in English). Typer draws it with Rich only where a command asks for
+    markup, and dlsteps' commands do not (``rich_markup_mode=None``)."""
+
+    def format_help_text(self, ctx: Any, formatter: Any) -> None:
+        helptext.write_paragraphs(formatter, inspect.cleandoc(self.help or ""))  # type: ignore[attr-defined]
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        helptext.options_help(self, ctx, formatter)
+        if hasattr(self, "list_commands"):
+            helptext.commands_help(self, ctx, formatter)
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        if self.epilog:  # type: ignore[attr-defined]
+            helptext.write_paragraphs(formatter, self.epilog)  # type: ignore[attr-defined]
 
     def format_usage(self, ctx: Any, formatter: Any) -> None:
         pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]

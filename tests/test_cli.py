@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
 
 from dlsteps import catalogue
 
@@ -245,3 +246,46 @@ def test_no_command_imports_pydantic():
     result = subprocess.run([sys.executable, "-c", PYDANTIC_PROBE], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+HELP_PROBE = """
+import io, sys
+from dlsteps.cli import main
+shown = sys.stdout
+for args in (["--help"], ["softmax", "--help"], ["quiz", "--help"]):
+    sys.argv = ["dlsteps", *args]
+    sys.stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    main()
+    sys.stdout.flush()
+    page = sys.stdout.buffer.getvalue().decode()
+    assert "Usage:" in page and "--lang" in page, args
+sys.stdout = shown
+print("typer.rich_utils" in sys.modules, "rich" in sys.modules)
+"""
+
+
+def test_help_is_plain_text_without_typer_rich_help():
+    # Typer's Rich help module costs about 100 ms at start; the help is plain text in sections.
+    result = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_the_help_page_lists_every_command_of_the_complete_app():
+    from dlsteps import cli as commands
+
+    runner = CliRunner()
+    full = runner.invoke(commands.complete(), ["--help"], prog_name="dlsteps").stdout
+    listed = runner.invoke(commands._listing(), ["--help"], prog_name="dlsteps").stdout
+    assert listed == full
+    for name in ("list", "export", "progress", "quiz", "check", *catalogue.catalogue()):
+        assert f"\n  {name} " in full
+
+
+def test_help_sections_follow_the_panels_and_fit_the_width(cli):
+    from dlsteps import helptext
+
+    page = cli("softmax", "--help").stdout
+    titles = [line for line in page.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert titles == ["Options:", "Inputs:", "Output:", "Worksheets:"]
+    assert helptext.wrapped("가나다 라마바 사아자 차카타", 14) == ["가나다 라마바", "사아자 차카타"]  # two cells a syllable

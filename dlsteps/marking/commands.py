@@ -20,16 +20,17 @@ from dlsteps import catalogue
 from dlsteps import options as shared
 from dlsteps.catalogue import LessonInfo
 from dlsteps.errors import InputError, LessonError
-from dlsteps.i18n import _
+from dlsteps.i18n import N_, _
 
+HELP = N_("Mark a hand calculation: right, wrong, or right given your own earlier values; names the first wrong step.")
 FORMATS = ("terminal", "json")
 OWN_OPTIONS = ("--answers", "--seed", "--params", "--format", "-f", "--precision", "-p", "--no-pager", "--lang", "--help", "-h")
 
 
 def register(app: typer.Typer) -> None:
     """Add `dlsteps check` (a group with one command per lesson) to `app`."""
-    check = typer.Typer(name="check", invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False,
-                        help=_("Mark a hand calculation: right, wrong, or right given your own earlier values; names the first wrong step."),
+    check = typer.Typer(name="check", invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                        help=_(HELP),
                         cls=shared.Group)
     check.callback()(_help)
     for info in catalogue.catalogue().values():
@@ -46,12 +47,12 @@ def _help(ctx: typer.Context, lang: str | None = shared.language_option()) -> No
 
 
 def _check_options(
-    check_answers: Path = typer.Option(..., "--answers", help=_("Your values by step id: TOML, JSON, or a filled-in Markdown worksheet."), rich_help_panel=_("Check")),
-    check_format: str = typer.Option("terminal", "--format", "-f", help=_("terminal (a table) or json (for scripts)."), rich_help_panel=_("Check")),
-    check_precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits expected (1-12): right within half a unit in the last."), rich_help_panel=_("Check")),
+    check_answers: Path = typer.Option(..., "--answers", metavar="FILE", help=_("Your values by step id: TOML, JSON, or a filled-in Markdown worksheet."), rich_help_panel=_("Check")),
+    check_format: str = typer.Option("terminal", "--format", "-f", metavar="FORMAT", help=_("terminal (a table) or json (for scripts)."), rich_help_panel=_("Check")),
+    check_precision: str = typer.Option("4", "--precision", "-p", metavar="N", help=_("Significant digits expected (1-12): right within half a unit in the last."), rich_help_panel=_("Check")),
     check_no_pager: bool = typer.Option(False, "--no-pager", help=_("Never page."), rich_help_panel=_("Check")),
-    check_seed: str | None = typer.Option(None, "--seed", help=_("The seed of the inputs (as for the lesson); a worksheet's own seed by default."), rich_help_panel=_("Inputs")),
-    check_params: Path | None = typer.Option(None, "--params", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
+    check_seed: str | None = typer.Option(None, "--seed", metavar="N", help=_("The seed of the inputs (as for the lesson); a worksheet's own seed by default."), rich_help_panel=_("Inputs")),
+    check_params: Path | None = typer.Option(None, "--params", metavar="FILE", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
 ) -> None:
     """Declares the options every check command has (never called)."""
 

@@ -9,8 +9,6 @@ concepts that are due. Nothing here imports SymPy or NumPy until a quiz runs.
 from __future__ import annotations
 
 import json
-import secrets
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,10 @@ from dlsteps import catalogue
 from dlsteps import options as shared
 from dlsteps.catalogue import LessonInfo
 from dlsteps.errors import InputError, LessonError
-from dlsteps.i18n import _
-from dlsteps.inputs import parse_whole
+from dlsteps.i18n import N_, _
 
+HELP = N_("Quiz yourself on a lesson, step by step; without a lesson, resume an unfinished quiz or review what is due.")
+PROGRESS_HELP = N_("Your quiz progress per lesson and concept: attempts, accuracy, when each is due.")
 FORMATS = ("terminal", "json")
 SEEDS = 1_000_000
 """Fresh seeds are drawn below this, so they are short to type when replaying."""
@@ -32,8 +31,8 @@ SEEDS = 1_000_000
 def register(app: typer.Typer) -> None:
     """Add the quiz commands to `app` (they import SymPy and NumPy only when run)."""
     quiz = typer.Typer(
-        name="quiz", invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False,
-        help=_("Quiz yourself on a lesson, step by step; without a lesson, resume an unfinished quiz or review what is due."),
+        name="quiz", invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+        help=_(HELP),
         cls=shared.Group,
     )
     quiz.callback()(due_command)
@@ -43,14 +42,14 @@ def register(app: typer.Typer) -> None:
                      rich_help_panel=_("Lessons"), cls=shared.Command)(command)
     app.add_typer(quiz, name="quiz", rich_help_panel=_("Commands"), cls=shared.Group)
     app.command("progress", rich_help_panel=_("Commands"), cls=shared.Command,
-                help=_("Your quiz progress per lesson and concept: attempts, accuracy, when each is due."))(progress_command)
+                help=_(PROGRESS_HELP))(progress_command)
 
 
 def _quiz_options(
-    quiz_seed: str | None = typer.Option(None, "--seed", help=_("Draw the inputs you did not type from this seed (default: a fresh seed, printed)."), rich_help_panel=_("Quiz")),
-    quiz_steps: str = typer.Option("all", "--steps", help=_("forward, backward (the derivative steps), all, or step ids separated by commas."), rich_help_panel=_("Quiz")),
-    quiz_precision: str = typer.Option("4", "--precision", "-p", help=_("Significant digits shown and expected (1-12)."), rich_help_panel=_("Quiz")),
-    quiz_params: Path | None = typer.Option(None, "--params", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
+    quiz_seed: str | None = typer.Option(None, "--seed", metavar="N", help=_("Draw the inputs you did not type from this seed (default: a fresh seed, printed)."), rich_help_panel=_("Quiz")),
+    quiz_steps: str = typer.Option("all", "--steps", metavar="STEPS", help=_("forward, backward (the derivative steps), all, or step ids separated by commas."), rich_help_panel=_("Quiz")),
+    quiz_precision: str = typer.Option("4", "--precision", "-p", metavar="N", help=_("Significant digits shown and expected (1-12)."), rich_help_panel=_("Quiz")),
+    quiz_params: Path | None = typer.Option(None, "--params", metavar="FILE", help=_("Read inputs by name from a JSON or TOML file; options typed override it."), rich_help_panel=_("Inputs")),
 ) -> None:
     """Declares the options every quiz command has (never called)."""
 
@@ -77,7 +76,7 @@ def due_command(ctx: typer.Context, lang: str | None = shared.language_option())
 
 
 def progress_command(
-    format: str = typer.Option("terminal", "--format", "-f", help=_("terminal or json")),
+    format: str = typer.Option("terminal", "--format", "-f", metavar="FORMAT", help=_("terminal or json")),
     lang: str | None = shared.language_option(),
 ) -> None:
     """Your quiz progress per lesson and concept: attempts, accuracy, when each is due."""
@@ -86,6 +85,8 @@ def progress_command(
 
 def _guard(action: Callable[[], None], command: str = "quiz") -> None:
     """Bad input or an unusable store: one line, exit 2; a failed check: exit 1."""
+    import sqlite3  # here, not at the top: `dlsteps --help` reads this module for its help texts
+
     try:
         action()
     except InputError as error:
@@ -101,6 +102,9 @@ def _guard(action: Callable[[], None], command: str = "quiz") -> None:
 
 def start(info: LessonInfo, options: dict[str, Any]) -> None:
     """`dlsteps quiz LESSON ...`: a new session on fresh (or seeded) inputs."""
+    import secrets
+
+    from dlsteps.inputs import parse_whole
     from dlsteps.quiz import plan
     from dlsteps.quiz.store import Store
 
@@ -133,6 +137,8 @@ def _run(info: LessonInfo, typed: dict[str, tuple[str, str]], seed: int) -> Any:
 
 def resume_or_due() -> None:
     """`dlsteps quiz`: resume the latest session if unfinished, else quiz the due concepts."""
+    import secrets
+
     from dlsteps import engine
     from dlsteps.output import console
     from dlsteps.quiz import plan, progress
