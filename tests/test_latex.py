@@ -116,3 +116,12 @@ def test_charts_carry_their_data_as_a_table(tmp_path):
     text = markdown(d)
     assert "| epoch | batch | sgd |" in text and "| $2$ | $2$ | $-3$ |" in text and "| 피자 | $2$ | $-1.5$ |" in text
     compile_latex(render(d), tmp_path)
+
+
+@pytest.mark.parametrize("name", ["softmax", "cross-entropy"])
+def test_expanded_compiles_with_every_entry_and_the_full_formula(name, tmp_path):
+    source = render(engine.run(name), expand=True, elements=((1,), (0, 1)))
+    log = compile_latex(source, tmp_path)
+    assert "Overfull \\hbox" not in log
+    if name == "softmax":
+        assert "In full, as SymPy derives it" in source and source.count("{y}_{2} = ") >= 1
