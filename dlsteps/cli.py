@@ -7,7 +7,6 @@ one line on stderr and exit status 2; a lesson whose checks fail exits with stat
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import sys
@@ -55,6 +54,8 @@ def list_lessons(
         _fail("list", str(error))
     if format == "json":
         rows = [{"name": i.name, "title": i.title, "lecture": i.lecture, "summary": i.summary} for i in lessons]
+        import json
+
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         _print_list(lessons)
@@ -356,20 +357,21 @@ def _usage_message(error: Exception, arguments: list[str]) -> str | None:
 
 
 PARSER_MESSAGES = (
-    # The parser's messages (Click's, in English only), read and said in the user's language.
-    (re.compile(r"No such option: (?P<name>\S+)(?: \(Possible options: (?P<options>[^)]*)\))?"), N_("No such option: {name}")),
-    (re.compile(r"No such command (?P<name>'[^']*')\."), N_("No such command {name}.")),
-    (re.compile(r"Option '(?P<name>[^']*)' requires an argument\."), N_("{name} needs a value after it.")),
-    (re.compile(r"Option '(?P<name>[^']*)' does not take a value\."), N_("{name} takes no value.")),
-    (re.compile(r"Got unexpected extra argument\(s\) \((?P<name>.*)\)"), N_("Unexpected extra argument: {name}.")),
-    (re.compile(r"Missing option '(?P<name>[^']*)'\."), N_("{name} is required.")),
+    # The parser's messages (Click's, in English only), read and said in the user's language;
+    # patterns compiled when an error is read (re caches them), not at every start.
+    (r"No such option: (?P<name>\S+)(?: \(Possible options: (?P<options>[^)]*)\))?", N_("No such option: {name}")),
+    (r"No such command (?P<name>'[^']*')\.", N_("No such command {name}.")),
+    (r"Option '(?P<name>[^']*)' requires an argument\.", N_("{name} needs a value after it.")),
+    (r"Option '(?P<name>[^']*)' does not take a value\.", N_("{name} takes no value.")),
+    (r"Got unexpected extra argument\(s\) \((?P<name>.*)\)", N_("Unexpected extra argument: {name}.")),
+    (r"Missing option '(?P<name>[^']*)'\.", N_("{name} is required.")),
 )
 
 
 def _parser_message(message: str) -> str:
     """Click's usage message in the user's language (as it is when not one of the known ones)."""
     for pattern, text in PARSER_MESSAGES:
-        match = pattern.fullmatch(message)
+        match = re.fullmatch(pattern, message)
         if match:
             said = _(text).format(name=match["name"])
             return said + (_(" (did you mean {options}?)").format(options=match["options"]) if match.groupdict().get("options") else "")
