@@ -7,11 +7,12 @@ one line on stderr and exit status 2; a lesson whose checks fail exits with stat
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from collections.abc import Callable
 
 import typer
@@ -286,7 +287,23 @@ def main() -> int:
             raise
         typer.echo(message, err=True)
         return 2
-    return status if isinstance(status, int) else 0
+    status = status if isinstance(status, int) else 0
+    if arguments[0] in catalogue.catalogue():
+        _leave(status)
+    return status
+
+
+def _leave(status: int) -> NoReturn:
+    """End a lesson's process once everything is written: flush, then exit without
+    tearing the interpreter down. Freeing SymPy's objects and caches one by one at exit
+    costs 0.05-0.15 s, up to a tenth of a lesson's run, and nothing is left to do (files
+    are written and closed, the pager has returned, a lesson keeps no store)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        pass  # a closed pipe (dlsteps lstm | head): nothing more can be written
+    os._exit(status)
 
 
 def invoked(arguments: list[str]) -> tuple[Any, list[str], str]:

@@ -289,3 +289,15 @@ def test_help_sections_follow_the_panels_and_fit_the_width(cli):
     titles = [line for line in page.splitlines() if line.endswith(":") and not line.startswith(" ")]
     assert titles == ["Options:", "Inputs:", "Output:", "Worksheets:"]
     assert helptext.wrapped("가나다 라마바 사아자 차카타", 14) == ["가나다 라마바", "사아자 차카타"]  # two cells a syllable
+
+
+def test_a_lesson_process_ends_with_everything_written(cli):
+    # The process ends with os._exit once its output is flushed (freeing SymPy's objects at
+    # exit would cost up to a tenth of the run): the output must still be whole, and a reader
+    # that stops early must not leave a broken-pipe message behind.
+    whole = subprocess.run([sys.executable, "-m", "dlsteps", "kl", "--no-pager"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "100"}, timeout=120)
+    assert whole.returncode == 0 and whole.stdout == cli("kl", "--no-pager", env={"COLUMNS": "100"}).stdout
+    early = subprocess.run(f"'{sys.executable}' -m dlsteps transformer --no-pager | head -1", shell=True,
+                           capture_output=True, text=True, timeout=120)
+    assert early.stdout.count("\n") == 1 and early.stderr == ""
