@@ -250,7 +250,9 @@ def test_no_command_imports_pydantic():
 
 HELP_PROBE = """
 import io, sys
+from dlsteps import cli
 from dlsteps.cli import main
+cli._leave = lambda status: None  # a lesson's command ends its process; this probe goes on
 shown = sys.stdout
 for args in (["--help"], ["softmax", "--help"], ["quiz", "--help"]):
     sys.argv = ["dlsteps", *args]
