@@ -374,3 +374,26 @@ def test_progress_and_quiz_help_import_neither_sympy_nor_numpy(tmp_path):
                             env={**__import__("os").environ, "DLSTEPS_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_store_locked_while_another_quiz_opens_it_is_opened_once_the_lock_goes(tmp_path, monkeypatch):
+    # Two quizzes starting at once on a new store both switch it to WAL; SQLite answers one
+    # of them "database is locked" at once (it does not wait where waiting could deadlock).
+    from dlsteps.quiz import store
+
+    attempts = []
+    real = store._connect_once
+
+    def busy_then_free(path):
+        attempts.append(path)
+        if len(attempts) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return real(path)
+
+    monkeypatch.setattr(store, "_connect_once", busy_then_free)
+    opened = Store.open(tmp_path / "progress.sqlite")
+    assert len(attempts) == 3 and opened.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA
+    opened.close()
+    monkeypatch.setattr(store, "_connect_once", lambda path: (_ for _ in ()).throw(sqlite3.OperationalError("disk I/O error")))
+    with pytest.raises(InputError, match="disk I/O error"):
+        Store.open(tmp_path / "other.sqlite")

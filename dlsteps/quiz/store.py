@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -237,6 +238,21 @@ def _error(path: Path, reason: str) -> StoreError:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    """`_connect_once`, tried again while another process holds the lock for as long as
+    the busy timeout: two quizzes starting at once on a new store both switch it to WAL,
+    and SQLite answers one of them "database is locked" at once rather than wait (its
+    busy handler is not called where waiting could deadlock)."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            return _connect_once(path)
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _connect_once(path: Path) -> sqlite3.Connection:
     """Connect, check an existing file without writing to it, then migrate it."""
     exists = path.exists() or path.is_symlink()
     if exists and not path.is_file():
