@@ -188,3 +188,25 @@ def test_one_line_numbers_read_as_the_art_does():
     art = unicode_art(wide, keep_order=True, width=40).text
     assert "(1.5 + 0.2)²" in art and "│1.5 - (-0.3)│" in art  # not Abs(...), **2, or a bracketed sum within a sum
     assert "│ + (1.5" in art and ") + ((" not in art  # the inner sums are not bracketed
+
+
+@pytest.mark.parametrize("terms, value, shown, expected", [
+    (("1.099", "(-1.013)"), 0.0853, 4, False),  # 1.099 - 1.013 = 0.086, not the 0.0853 printed: ≈
+    (("0.3", "0.3", "0.3"), 0.96, 1, False),     # at -p 1, operands 0.32 shown as 0.3: 0.9, not the 1 printed: ≈
+    (("0.5", "0.25"), 0.75, 4, True),
+])
+def test_rounded_operands_are_marked_where_they_do_not_give_the_value(terms, value, shown, expected):
+    from dlsteps.printers.formulas import faithful
+
+    total = sp.Add(*numbers(*terms), evaluate=False)
+    assert faithful(total, value, lambda x: f"{x:.{shown}g}") is expected
+
+
+def test_the_float_check_and_sympy_agree_on_functions():
+    from dlsteps.printers.formulas import _in_floats
+
+    worked = sp.Mul(sp.Symbol("0.5"), sp.log(sp.Symbol("0.9"), evaluate=False), sp.tanh(sp.Symbol("(-0.3)"), evaluate=False), evaluate=False)
+    plain = {s: sp.Float(s.name.strip("()")) for s in worked.free_symbols}
+    assert _in_floats(worked) == pytest.approx(float(worked.xreplace(plain).evalf()), rel=1e-14)
+    with pytest.raises(TypeError):
+        _in_floats(sp.Function("mystery")(sp.Symbol("1")))

@@ -704,11 +704,42 @@ def faithful(numbers: sp.Basic, value: float, number: Callable[[float], str]) ->
     if any(symbol.name == "…" for symbol in numbers.free_symbols):
         return True
     try:
-        plain = {symbol: sp.Float(symbol.name.strip("()")) for symbol in numbers.free_symbols}
-        result = float(numbers.xreplace(plain).doit().evalf())
-    except (TypeError, ValueError, AttributeError):
-        return True
+        result = _in_floats(numbers)
+    except (TypeError, ValueError, ArithmeticError):
+        try:  # something the float walk does not know: SymPy works it out
+            plain = {symbol: sp.Float(symbol.name.strip("()")) for symbol in numbers.free_symbols}
+            result = float(numbers.xreplace(plain).doit().evalf())
+        except (TypeError, ValueError, AttributeError):
+            return True
     return number(result) == number(value)
+
+
+FLOAT_FUNCTIONS = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "Abs": abs, "max": max, "min": min,
+                   "sign": lambda x: float((x > 0) - (x < 0))}
+"""The functions worked elements show, in floats (`_in_floats`)."""
+
+
+def _in_floats(numbers: sp.Basic) -> float:
+    """Shown numbers worked out in floats, term by term as written (quicker than SymPy's
+    evalf); TypeError for anything else."""
+    if isinstance(numbers, sp.Symbol):
+        return float(numbers.name.strip("()"))
+    if numbers.is_Number:
+        return float(numbers)
+    values = [_in_floats(arg) for arg in numbers.args]
+    if isinstance(numbers, sp.Add):
+        return sum(values)
+    if isinstance(numbers, sp.Mul):
+        return math.prod(values)
+    if isinstance(numbers, sp.Pow):
+        result = values[0] ** values[1]
+        if isinstance(result, complex):
+            raise TypeError("a complex power")
+        return result
+    function = FLOAT_FUNCTIONS.get(type(numbers).__name__)
+    if function is None:
+        raise TypeError(f"no float form for {type(numbers).__name__}")
+    return function(*values)
 
 
 def _number_symbol(value: float, number: Callable[[float], str]) -> sp.Symbol:
