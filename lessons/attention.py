@@ -19,11 +19,10 @@ import numpy as np
 import sympy as sp
 
 from dlsteps.blocks import activations, attention
-from dlsteps.blocks.symbols import D, at_index, k, l, size, total
+from dlsteps.blocks.symbols import D, at_index, k, l, size, total, written_sum
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 from dlsteps.model import Caution, Derivation, GradientCheck
-from dlsteps.symbolic import in_order
 
 META = {
     "title": "Attention: scores, weights and the context vector",
@@ -139,7 +138,7 @@ def _output(d: Derivation, h: dict, att: attention.Attention, tanh: bool, drawn:
     z = d.step("combine", _("Output layer on [c; s]"),
                explanation=_("W_out [c; s] with W_out of shape (out, 2d): its first d columns multiply c, its last d columns multiply s."),
                symbol=sp.IndexedBase("z" if tanh else "o"), index=(l,),
-               formula=in_order(sp.Add(total(W[l, k] * c[k], k, D), total(W[l, D + k] * s[k], k, D), evaluate=False)), value=value, notes=notes,
+               formula=written_sum(total(W[l, k] * c[k], k, D), total(W[l, D + k] * s[k], k, D)), value=value, notes=notes,
                code=f"{'z' if tanh else 'o'} = {h['W'].var} @ np.concatenate([{att.output.var}, {h['s'].var}])", concept="attention.combine")
     return z, activations.activate(d, z, "tanh", names={"a": "o"}) if tanh else z
 
@@ -173,7 +172,7 @@ def _backward(d: Derivation, h: dict, att: attention.Attention, out: tuple, tanh
 
     d.step("dL_ds", _("Gradient of the decoder state"),
            explanation=_("The two paths add up: ∂L/∂s_k = gᵈⁱʳ_k + gᵃᵗᵗ_k."), symbol=d.name(sp.IndexedBase("dL_ds"), "∂L/∂s", r"\frac{\partial L}{\partial s}"),
-           index=(k,), lhs=sp.Derivative(sp.Symbol("L"), h["s"].symbol[k]), formula=in_order(sp.Add(direct.symbol[k], back.query.symbol[k], evaluate=False)),
+           index=(k,), lhs=sp.Derivative(sp.Symbol("L"), h["s"].symbol[k]), formula=written_sum(direct.symbol[k], back.query.symbol[k]),
            value=direct.value + back.query.value, code=f"dL_ds = {direct.var} + {back.query.var}", concept="attention.dL_ds",
            gradient=GradientCheck(whole, s))
 

@@ -199,19 +199,10 @@ def _generator(d: Derivation, h: dict) -> Generator:
 
 
 def _explain_generator(d: Derivation, layer, G) -> None:
-    """The blocks' explanations in the generator's symbols (u, G or u′, G′), and the
-    weighted sum written as the prose writes it, the sum before the bias."""
-    layer.z.formula = sum_first(layer.z.formula)
+    """The blocks' explanations in the generator's symbols (u, G or u′, G′)."""
     u, W, b, a = (dense.shown(d, handle)[0] for handle in (layer.z, layer.W, layer.b, G))
     layer.z.explanation = _("{u}_i = Σ_k {W}_ik z_k + {b}_i: {W} has shape (c, m) = (out, in), as PyTorch's nn.Linear; each channel is a weighted sum of the latent entries plus its bias.").format(u=u, W=W, b=b)
     G.explanation = _("{G}_i = σ({u}_i) = 1 / (1 + exp(-{u}_i)), between 0 and 1: the fake colour.").format(G=a, u=u)
-
-
-def sum_first(formula: sp.Expr) -> sp.Expr:
-    """Σ_k W_ik z_k + b_i kept in that order (unevaluated): the dense block's sum is stored
-    bias first, while the prose and the numbers under it put the bias last."""
-    terms = sorted(formula.args, key=lambda term: not term.has(sp.Sum))
-    return sp.Add(*terms, evaluate=False)
 
 
 def colour_name(colour) -> str:

@@ -36,12 +36,11 @@ import numpy as np
 import sympy as sp
 
 from dlsteps.blocks import activations, dense, losses
-from dlsteps.blocks.symbols import H, i, j, m, n, total
+from dlsteps.blocks.symbols import H, i, j, m, n, total, written_product, written_sum
 from dlsteps.errors import InputError
 from dlsteps.i18n import N_, _
 from dlsteps.inputs import Given
 from dlsteps.model import Caution, Derivation, GradientCheck
-from dlsteps.symbolic import in_order
 
 META = {
     "title": "VAE: the reparameterization trick, KL and one update",
@@ -317,17 +316,9 @@ def _layer(d: Derivation, W, x, b, at: str, name, sizes: tuple, title: str):
     layer = dense.forward(d, W, x, b, at=at, names={"z": name}, count={"out": sizes[0], "in": sizes[1]})
     out, W_, x_, b_ = (_shown(d, handle) for handle in (layer.z, W, x, b))
     layer.z.title = title
-    layer.z.formula = sum_first(layer.z.formula)
     layer.z.explanation = _("{out}_i = Σ_k {W}_ik {x}_k + {b}_i; {W} has shape ({rows}, {cols}) = (out, in), as PyTorch's nn.Linear.").format(
         out=out, W=W_, x=x_, b=b_, rows=np.shape(W.value)[0], cols=np.shape(W.value)[1])
     return layer
-
-
-def sum_first(formula: sp.Expr) -> sp.Expr:
-    """Σ_k W_ik x_k + b_i kept in that order (unevaluated): the dense block's sum is stored
-    bias first, while the prose and the numbers under it put the bias last."""
-    terms = sorted(formula.args, key=lambda term: not term.has(sp.Sum))
-    return sp.Add(*terms, evaluate=False)
 
 
 def _activation(d: Derivation, layer, kind: str, at: str, name):
@@ -370,15 +361,8 @@ def _declare(d: Derivation, name) -> str:
 
 
 def _plus_beta(first, beta, second) -> sp.Expr:
-    """first + β⋅second in that order, as the lecture writes L = L_rec + β KL (marked
-    `in_order`: for L_rec + β⋅KL that is SymPy's own order, which prints β⋅KL first)."""
-    return in_order(sp.Add(first, sp.Mul(beta, second, evaluate=False), evaluate=False))
-
-
-def bce_terms(t, o) -> sp.Expr:
-    """t log o + (1 - t) log(1 - o) in that order, the target's term first, each factor as the
-    lecture writes it ((1 - t) before log(1 - o): SymPy's own order, so marked `in_order`)."""
-    return sp.Add(sp.Mul(t, sp.log(o), evaluate=False), in_order(sp.Mul(1 - t, sp.log(1 - o), evaluate=False)), evaluate=False)
+    """first + β⋅second in that order, as the lecture writes L = L_rec + β KL."""
+    return written_sum(first, written_product(beta, second))
 
 
 def _sigma_notes(logvar: np.ndarray) -> tuple[str, ...]:
@@ -462,7 +446,7 @@ def _bce_sum(d: Derivation, x_hat, x):
     L = sp.Symbol(_declare(d, L_REC))
     loss = d.step("recon.loss", _("Binary cross-entropy, summed"),
                   explanation=_("L_rec = -Σ_i [x_i log x̂_i + (1 - x_i) log(1 - x̂_i)]: the sum over the n outputs, as in the negative ELBO (PyTorch's BCELoss takes the mean by default)."),
-                  symbol=L, formula=-total(bce_terms(t, o), i, n), value=recon_value("bce", "sum", x_hat.value, x.value),
+                  symbol=L, formula=-total(losses.bce_terms(t, o), i, n), value=recon_value("bce", "sum", x_hat.value, x.value),
                   code="L_rec = -np.sum(x * np.log(x_hat) + (1 - x) * np.log(1 - x_hat))", concept="vae.bce_sum", substitute=True)
     G = sp.IndexedBase(_declare(d, GRAD_XHAT))
     kinks = np.where(x_hat.value < 0.5, 0.0, 1.0)  # the domain ends at 0 and 1: no difference across them
@@ -629,7 +613,7 @@ def _recon_after(d: Derivation, h: dict, net: dict, kind: str, reduction: str):
     if kind == "mse":
         formula, code = total((t - o) ** 2, i, n), f"{code_scale}((x - x_hat_new) ** 2)"
     elif np.all((xh.value > 0) & (xh.value < 1)):
-        formula, code = -total(bce_terms(t, o), i, n), f"-{code_scale}(x * np.log(x_hat_new) + (1 - x) * np.log(1 - x_hat_new))"
+        formula, code = -total(losses.bce_terms(t, o), i, n), f"-{code_scale}(x * np.log(x_hat_new) + (1 - x) * np.log(1 - x_hat_new))"
     else:
         formula = total(sp.Max(0, vs) + sp.log(1 + sp.exp(-sp.Abs(vs))) - t * vs, i, n)
         code = f"{code_scale}(np.logaddexp(0, v_new) - x * v_new)"

@@ -39,6 +39,11 @@ class Loss:
     gradient: Step | None
 
 
+def bce_terms(t: Any, o: Any) -> sp.Expr:
+    """t log o + (1 - t) log(1 - o), written in the lecture's order (the target's term first)."""
+    return written_sum(written_product(t, sp.log(o)), written_product(1 - t, sp.log(1 - o)))
+
+
 def squared_error_value(kind: str, output: Any, target: Any) -> float:
     """1/2 Σ (t - o)², Σ (t - o)² or the mean of (t - o)², by `kind`."""
     squares = (np.asarray(target, float) - np.asarray(output, float)) ** 2
@@ -126,7 +131,7 @@ def binary_cross_entropy(d: Derivation, output: Any, target: Any, *, at: str = "
     None, with a note on the loss, where some o is exactly 0 or 1 (or 1 / (o (1 - o))
     overflows float64)."""
     name, index, o, t = _setup(d, output, target, names, count)
-    terms = written_sum(written_product(t, sp.log(o)), written_product(1 - t, sp.log(1 - o)))  # t log o + (1 - t) log(1 - o)
+    terms = bce_terms(t, o)
     formula = -sp.Mul(1 / count, total(terms, i, count), evaluate=False) if index else written_product(-1, terms)
     outputs, targets = np.asarray(output.value, float), np.asarray(target.value, float)
     with np.errstate(all="ignore"):
