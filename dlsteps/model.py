@@ -12,6 +12,7 @@ every formula depends on. Inputs and steps share one namespace of ids.
 from __future__ import annotations
 
 import keyword
+import linecache
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -232,8 +233,10 @@ class Derivation:
         self.names[str(symbol)] = (unicode, latex)
         return symbol
 
-    def define(self, source: str) -> None:
-        """Add a helper definition (Python source) that code lines may call, once."""
+    def define(self, source: str | Callable) -> None:
+        """Add a helper definition that code lines may call, once: Python source, or a
+        module-level function, whose source is taken from its file."""
+        source = source if isinstance(source, str) else source_of(source)
         if source not in self.prelude:
             self.prelude.append(source)
 
@@ -389,3 +392,22 @@ def _var_of(symbol: Any, fallback: str) -> str:
     if label.isidentifier() and not keyword.iskeyword(label):
         return label
     return fallback or identifier(label)
+
+
+def source_of(function: Callable) -> str:
+    """The source of a module-level function: its decorators, its `def` line and every line
+    indented under it (what inspect.getsource gives, without tokenizing the file)."""
+    code = function.__code__
+    lines = linecache.getlines(code.co_filename)
+    start = code.co_firstlineno - 1
+    margin = _indent(lines[start])
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > margin):
+        end += 1
+    while not lines[end - 1].strip():
+        end -= 1
+    return "".join(lines[start:end])
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())

@@ -15,7 +15,6 @@ after normalization. Layer norm (over the features of each sample) closes the le
 what the transformer lesson uses. The math is the `normalization` block's.
 """
 
-import inspect
 
 import numpy as np
 import sympy as sp
@@ -167,7 +166,7 @@ def _validate_upstream(x: np.ndarray, gamma: np.ndarray, upstream: np.ndarray, e
 
 def _depth(d: Derivation, h: dict, bn) -> None:
     """Steps for the slopes of x as given and of y, their means, and the products over depth."""
-    d.define(inspect.getsource(sigmoid))
+    d.define(sigmoid)
     given = _slopes(d, h["x"], "given", _("as given"), ("ˣ", "x"))
     normalized = _slopes(d, bn.y, "normalized", _("normalized"), ("ʸ", "y"))
     depth = int(h["depth"].value)

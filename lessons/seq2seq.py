@@ -32,7 +32,6 @@ gradient and the gradient at the context is checked against finite differences o
 whole loss (fed words held fixed) while that is cheap (WHOLE_LOSS_WORK).
 """
 
-import inspect
 from types import SimpleNamespace
 
 import numpy as np
@@ -391,7 +390,7 @@ def _fed_step(d: Derivation, h: dict, fed_ids: np.ndarray, words, teacher: bool)
                       explanation=_("fed_0 = 0 (the start token); fed_t = tgt_{t-1}."), symbol=fed, index=(t,),
                       formula=lstm.Cases((0, sp.Eq(t, 0)), (h["tgt"].symbol[t - 1], True)), value=fed_ids.astype(float),
                       code="fed = np.concatenate([[0.0], tgt[:-1]])", concept="seq2seq.teacher_forcing", notes=notes)
-    d.define(inspect.getsource(activations.sigmoid))
+    d.define(activations.sigmoid)
     gates = ", ".join(f"W_{g}_d" for g in lstm.GATES)
     code = ("fed = np.zeros(len(tgt))\n"
             "for _t in range(1, len(tgt)):  # greedy: rerun the decoder on the words so far, feed back the most likely next one\n"

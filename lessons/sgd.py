@@ -19,7 +19,6 @@ are the `linear` block's; the stochastic tables (a different batch on every row)
 module's own recurrence.
 """
 
-import inspect
 
 import numpy as np
 import sympy as sp
@@ -241,7 +240,7 @@ def _shuffle(d: Derivation, h: dict):
     d.section(_("Shuffling"),
               _("SGD and mini-batch draw their samples without replacement: each epoch shuffles the indices 0..N-1 once with NumPy's default_rng({seed}) ({where}), and both methods walk through that order, SGD one index at a time, mini-batch m at a time. Every sample is used exactly once per epoch.").format(
                   seed=seed, where=where))
-    d.define(inspect.getsource(shuffled_orders))
+    d.define(shuffled_orders)
     orders = shuffled_orders(seed, len(h["y"].value), h["epochs"].value)
     return d.step("order", _("Shuffled order of each epoch"),
                   explanation=_("Row e is the order of the samples in epoch e + 1: a permutation drawn from the generator, so it has no formula; its code line draws it again."),
@@ -301,7 +300,7 @@ def _tables(d: Derivation, h: dict, batches, kind: str, count):
     x, y = h["x"].value, h["y"].value
     weights, biases = batch_updates(x, y, h["w"].value, None if Bb is None else h["b"].value, h["lr"].value, batches.value)
     for helper in (batch_updates, batch_residuals):
-        d.define(inspect.getsource(helper))
+        d.define(helper)
     label = _(METHODS[kind][2])
     rows = tuple(f"t={q}" for q in range(len(weights)))
     with d.recurrence():
@@ -403,7 +402,7 @@ def _epoch_losses(d: Derivation, h: dict, kind: str, weights, biases, per):
     plain, sup, label = METHODS[kind][0], METHODS[kind][1], _(METHODS[kind][2])
     W, Bb = weights.symbol, None if biases is None else biases.symbol
     row = e if per is None else e * per
-    d.define(inspect.getsource(epoch_losses))
+    d.define(epoch_losses)
     step_every = "1" if per is None else ("len(y)" if kind == "sgd" else "len(y) // batch_size")
     every = 1 if per is None else int(d.env[per])
     values = epoch_losses(h["x"].value, h["y"].value, weights.value, None if biases is None else biases.value, every)

@@ -22,7 +22,6 @@ The target is typed as an expression in x and read by `dlsteps.expressions` (a
 whitelist parser: no Python is evaluated).
 """
 
-import inspect
 
 import numpy as np
 import sympy as sp
@@ -209,10 +208,10 @@ def _inputs(d: Derivation, given: dict, interval: np.ndarray, kappa: float) -> d
 
 def _prelude(d: Derivation, expr: expressions.Expression) -> None:
     """The helpers the code lines call: sigmoid, the typed target as `target(x)`, the network."""
-    d.define(inspect.getsource(activations.sigmoid))
+    d.define(activations.sigmoid)
     d.define(f"def target(x):\n    \"\"\"f(x) = {expr.text}, as typed (read by a whitelist parser).\"\"\"\n    return {expr.code('x')}\n")
     for helper in (block_edges, neuron_biases, output_weights, hidden_layer, network, error_table):
-        d.define(inspect.getsource(helper))
+        d.define(helper)
 
 
 def _grid(d: Derivation, h: dict, expr: expressions.Expression):

@@ -23,7 +23,6 @@ contexts, so training brings their embeddings closer. The softmax, cross-entropy
 dense-layer math is the `softmax_ce` and `dense` blocks'; this module tells the story.
 """
 
-import inspect
 from collections import namedtuple
 from types import SimpleNamespace
 
@@ -258,7 +257,7 @@ def derive(d: Derivation, given: dict) -> None:
     for plain, (unicode, latex) in SHOWN.items():
         d.name(sp.Symbol(plain), unicode, latex)
     for helper in HELPERS:
-        d.define(inspect.getsource(helper))
+        d.define(helper)
     h = _inputs(d, given, corpus, W_in, W_out, sources)
     ctx = SimpleNamespace(d=d, h=h, vocab=vocab, sentences=sentences, corpus=corpus, window=window,
                           pair=read_pair(given, vocab, sentences, window), lr=lr, epochs=epochs)

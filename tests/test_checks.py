@@ -223,3 +223,32 @@ def test_differences_that_never_settle_are_reported_not_compared():
            value=np.array([1e20 * np.cos(1e20 * 0.5), 0.5]), gradient=loss, code="g = np.array([1e20 * np.cos(1e20 * x[0]), 2 * x[1]])")
     assert CHECK_FD_UNSETTLED in check(d).find("g").check
     assert "do not settle at entries 0" in " ".join(d.find("g").notes)
+
+
+def test_a_helper_is_defined_by_its_source_as_inspect_reads_it():
+    """Derivation.define takes a function's source from its file without tokenizing it:
+    the same text inspect.getsource gives, for every helper the lessons define."""
+    import inspect
+
+    from dlsteps.blocks import activations, convolution, information, linear
+    from dlsteps.model import source_of
+    from lessons import sgd, word2vec
+
+    helpers = [activations.sigmoid, information.xlogy, information.rel_entr, linear.linear_updates, convolution.windows,
+               convolution.unpool, convolution.conv2d_backward, sgd.shuffled_orders, sgd.epoch_losses,
+               *word2vec.__dict__.values()]
+    functions = [f for f in helpers if inspect.isfunction(f) and f.__module__.startswith(("dlsteps", "lessons"))]
+    assert len(functions) > 12
+    for function in functions:
+        assert source_of(function) == inspect.getsource(function), function.__qualname__
+
+
+def test_a_lesson_s_helpers_run_in_its_code_lines():
+    """The prelude a lesson defines is whole code: each helper compiles and defines its name."""
+    from dlsteps import engine
+
+    for lesson in ("cnn", "sgd", "lstm"):
+        space: dict = {"np": np}
+        for source in engine.run(lesson).prelude:
+            exec(compile(source, lesson, "exec"), space)
+        assert any(callable(value) for name, value in space.items() if name != "np"), lesson

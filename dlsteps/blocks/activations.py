@@ -14,7 +14,6 @@ i) or scalars (the resnet lesson's one-neuron layers).
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -87,7 +86,7 @@ def activate(d: Derivation, z: Any, kind: str, *, at: str = "", names: dict | No
     index = _index(z)
     a = name.array("a") if index else name.scalar("a")
     if kind == "sigmoid":
-        d.define(inspect.getsource(sigmoid))
+        d.define(sigmoid)
     explanations = {"sigmoid": _("σ(z) = 1 / (1 + exp(-z)) squashes z into (0, 1)."),
                     "tanh": _("tanh(z) = (exp(z) - exp(-z)) / (exp(z) + exp(-z)) squashes z into (-1, 1)."),
                     "relu": _("ReLU(z) = max(0, z) keeps positive values and sets negative ones to 0.")}

@@ -96,7 +96,12 @@ class Covered(ZeroOutside):
 # ----------------------------------------------------------------------------- NumPy
 def conv2d(P: np.ndarray, K: np.ndarray, s: int) -> np.ndarray:
     """Y_ij = Σ_a Σ_b P[i s + a, j s + b] K[a, b]: cross-correlation, the kernel not flipped."""
-    patches = np.lib.stride_tricks.sliding_window_view(P, K.shape)[::s, ::s]  # patch (i, j) = P[i s:i s + k, j s:j s + k]
+    P, K = np.asarray(P), np.asarray(K)
+    (k, l), (rows, columns) = K.shape, P.strides
+    shape = ((P.shape[0] - k) // s + 1, (P.shape[1] - l) // s + 1, k, l)
+    # patch (i, j) = P[i s:i s + k, j s:j s + l], a view (as sliding_window_view makes, at
+    # a third of its cost: the finite differences call this thousands of times)
+    patches = np.lib.stride_tricks.as_strided(P, shape, (rows * s, columns * s, rows, columns), writeable=False)
     return np.einsum("ijab,ab->ij", patches, K)
 
 
@@ -278,7 +283,7 @@ def pool(d: Derivation, Y: Any, window_size: Any, side: Any, *, at: str = "", na
                symbol=name.array("A"), index=(i, j), formula=total(total(entry, v, q), u, q) / q ** 2, value=cells.mean(axis=-1),
                var=name.plain("A"), code=f"{name.plain('A')} = windows({Y.var}, {window_size.var}).mean(axis=-1)",
                concept="convolution.avg_pool", display="heatmap")
-    d.define(_source(windows))
+    d.define(windows)
     return Pooling(size_step, M, first, A)
 
 
@@ -301,12 +306,6 @@ def _tie_note(cells: np.ndarray) -> tuple[str, ...]:
         return ()
     places = ", ".join(f"({r}, {c})" for r, c in ties[:6]) + (" …" if len(ties) > 6 else "")
     return (Caution(_("tie for the maximum in window(s) {places}: the gradient goes to the first maximum, row by row (as PyTorch does)").format(places=places)),)
-
-
-def _source(function: Callable) -> str:
-    import inspect
-
-    return inspect.getsource(function)
 
 
 # ----------------------------------------------------------------------------- backward
@@ -368,7 +367,7 @@ def pool_backward(d: Derivation, Y: Any, pooling: Pooling, grad: Any, window_siz
     value = unpool(_value(grad), first, qv, Yv.shape[0])
     forward = (lambda x: windows(x, qv).max(axis=-1)) if mode == "max" else (lambda x: windows(x, qv).mean(axis=-1))
     routing = (lambda x: windows(x, qv).argmax(axis=-1)) if mode == "max" else None
-    d.define(_source(unpool))
+    d.define(unpool)
     return d.step(f"{at}{plain}", _("Back through {mode} pooling").format(mode=_("max") if mode == "max" else _("average")),
                   explanation=explanation, symbol=name.array("g"), lhs=sp.Derivative(sp.Symbol("L"), Y.symbol[i, j]), index=(i, j),
                   formula=formula, value=value, var=plain,
@@ -383,7 +382,7 @@ def kernel_gradient(d: Derivation, P: Any, K: Any, dY: Any, stride: Any, side: A
     plain = name.plain("g")
     s, n_out = stride.symbol, side.symbol
     value = conv2d_backward(_value(P), _value(K), _value(dY), int(stride.value))[0]
-    d.define(_source(conv2d_backward))
+    d.define(conv2d_backward)
     Pv, sv = _value(P), int(stride.value)
     return d.step(f"{at}{plain}", _("Gradient of the kernel"),
                   explanation=_("K_ab multiplies P_(i s + a, j s + b) in every window (i, j), so its gradient adds ∂L/∂Y_ij times that pixel over all windows: a correlation of P with ∂L/∂Y."),
@@ -437,7 +436,7 @@ def contribution(d: Derivation, P: Any, K: Any, dY: Any, stride: Any, side: Any,
     Pv, Kv = _value(P), _value(K)
     value = conv2d_backward(Pv, Kv, _value(dY), sv)[1]
     formula = total(total(dY.symbol[u, v] * ZeroOutside(K.symbol[i - u * s, j - v * s], kernel), v, n_out), u, n_out)
-    d.define(_source(conv2d_backward))
+    d.define(conv2d_backward)
     return d.step(f"{at}{id}", _("Gradient of the padded input through one kernel"),
                   explanation=_("P_ij met K_ab in every window (u, v) with i = u s + a, j = v s + b: window (u, v) passes back ∂L/∂Y_uv times the kernel, laid where the window lay."),
                   symbol=name.array("D"), index=(i, j), formula=formula, value=value, var=name.plain("D"),

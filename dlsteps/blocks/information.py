@@ -15,7 +15,6 @@ when P ≈ Q (and log1p keeps the ratio's log exact there).
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -144,7 +143,7 @@ def entropy(d: Derivation, p: Any, *, at: str = "", id: str = "entropy", base: A
     """Steps `{id}_terms`, h_i = -p_i log p_i, and `{id}`, H(P) = Σ_i h_i."""
     name, b, (pv,) = Names(d, ENTROPY_NAMES, names), logs(base), _prepare(d, count, p)
     h, H, a = name.array("terms"), name.scalar("total"), _label(p)
-    d.define(inspect.getsource(xlogy))
+    d.define(xlogy)
     return sum_of_terms(d, f"{at}{id}", _("Entropy {H}").format(H=_shown(d, H)), h, H, -_term(b, p.symbol[i], p.symbol[i]),
                         b.scale(-xlogy(pv, pv)), f"-xlogy({p.var}, {p.var}){b.divide}", concept="information.entropy",
                         count=count, explanation=_("{h}_i = -{a}_i log {a}_i: the surprise -log {a}_i of outcome i, weighted by its probability; the sum is the average surprise.").format(h=h, a=a),
@@ -156,7 +155,7 @@ def cross_entropy(d: Derivation, p: Any, q: Any, *, at: str = "", id: str = "cro
     """Steps `{id}_terms`, c_i = -p_i log q_i, and `{id}`, H(P, Q) = Σ_i c_i (+inf where q_i = 0 < p_i)."""
     name, b, (pv, qv) = Names(d, CROSS_NAMES, names), logs(base), _prepare(d, count, p, q)
     c, H, a, z = name.array("terms"), name.scalar("total"), _label(p), _label(q)
-    d.define(inspect.getsource(xlogy))
+    d.define(xlogy)
     return sum_of_terms(d, f"{at}{id}", _("Cross-entropy {H}").format(H=_shown(d, H)), c, H, -_term(b, p.symbol[i], q.symbol[i]),
                         b.scale(-xlogy(pv, qv)), f"-xlogy({p.var}, {q.var}){b.divide}", concept="information.cross_entropy",
                         count=count, explanation=_("{c}_i = -{a}_i log {z}_i: the average surprise when outcomes drawn from {a} are coded with {z}.").format(c=c, a=a, z=z),
@@ -178,7 +177,7 @@ def kl(d: Derivation, p: Any, q: Any, *, at: str = "", id: str = "kl", base: Any
     them, adds a note with H(P, Q) - H(P), which equals KL in exact arithmetic."""
     name, b, (pv, qv) = Names(d, KL_NAMES, names), logs(base), _prepare(d, count, p, q)
     r, K, a, z = name.array("terms"), name.scalar("total"), _label(p), _label(q)
-    d.define(inspect.getsource(rel_entr))
+    d.define(rel_entr)
     values = b.scale(rel_entr(pv, qv))
     notes = infinite_note(pv, qv, a, z) + _negative_note(float(values.sum()), pv, qv) + _via_note(d, via, float(values.sum()))
     return sum_of_terms(d, f"{at}{id}", _("KL divergence {K}").format(K=_shown(d, K)), r, K, _term(b, p.symbol[i], p.symbol[i] / q.symbol[i]),

@@ -17,7 +17,6 @@ are checked by finite differences.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -239,7 +238,7 @@ def table(d: Derivation, lin: Linear, rule: Rule, steps: Any, lr: Any, *, at: st
     b0 = 0.0 if lin.b is None else float(lin.b.value)
     with np.errstate(all="ignore"):
         weights, biases = linear_updates(xv, yv, lin.w.value, b0, lr.value if lin.b is not None else 0.0, steps.value, rule.numpy)
-    d.define(inspect.getsource(linear_updates))
+    d.define(linear_updates)
     W, Bt, G, Gb = (name.array(role) for role in TABLE_NAMES)
     columns = tuple(f"{lin.w.var}_{q}" for q in range(weights.shape[1]))
     bias_value = (lin.b.var, lr.var) if lin.b is not None else ("0.0", "0.0")

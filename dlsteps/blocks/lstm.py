@@ -33,7 +33,6 @@ product it computes) unless the caller passes a check of its whole loss.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
@@ -173,7 +172,7 @@ def forward(d: Derivation, x: Any, h0: Any, C0: Any, W: dict, b: dict | None = N
     name, stage = Names(d, NAMES, names), stage or (lambda _name: None)
     sizes = _bind_sizes(d, x, h0, count)
     values = run(x.value, h0.value, C0.value, {g: W[g].value for g in GATES}, b and {g: b[g].value for g in GATES})
-    d.define(inspect.getsource(activations.sigmoid))
+    d.define(activations.sigmoid)
     cell = Cell(x, h0, C0, W, b, sizes, None, names=name)
     with d.recurrence():  # z_t uses h_{t-1}, C_t uses C_{t-1}
         _forward_steps(d, cell, values, at, stage)

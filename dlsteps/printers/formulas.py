@@ -530,7 +530,7 @@ def worked(step: Step, env: dict, number: Callable[[float], str], position: tupl
     numbers = elided(rebuilt(expr, mapping))
     if _count_numbers(numbers) > MAX_NUMBERS:
         return None  # too much to read, even with long sums elided
-    left = step.left.subs(at) if step.index else step.left
+    left = step.left.xreplace({symbol: sp.Integer(value) for symbol, value in at.items()}) if step.index else step.left
     return left, numbers, float(np.asarray(step.value)[tuple(at[symbol] for symbol in step.index)])
 
 
@@ -660,6 +660,8 @@ def _branch(expr: sp.Basic, env: dict) -> sp.Basic:
                 return branch
         return piecewise
 
+    if not expr.has(sp.Piecewise):
+        return expr  # entering evaluate(False) clears SymPy's caches: only where needed
     try:
         with sp.evaluate(False):
             return expr.replace(lambda e: isinstance(e, sp.Piecewise), choose)
