@@ -163,7 +163,7 @@ def put(expr: sp.Basic, values: dict) -> sp.Basic:
 
 def _shown_number(value: sp.Basic) -> sp.Basic:
     """A whole number as a symbol named by it (printed as is, never multiplied in)."""
-    return sp.Symbol(str(value)) if value.is_Integer else value
+    return sp.Symbol(str(int(value))) if value.is_Integer else value
 
 
 class _LectureOrder:
@@ -192,6 +192,8 @@ class _UnicodePrinter(_LectureOrder, PrettyPrinter):
     def _index(self, index: sp.Basic) -> str:
         """An index as written in a subscript: t, t-1, k-H, T′-1 (display names, the
         lecture's order, no spaces around + and -)."""
+        if index.is_Integer or (index.is_Symbol and len(index.name) == 1 and index.name.isascii() and index.name not in self.names):
+            return index.name if index.is_Symbol else str(int(index))  # t, 0: as printed, without building art
         rows = str(self._print(as_printed(index))).split("\n")
         text = rows[0] if len(rows) == 1 else one_line(as_printed(index), lambda symbol: str(self._print(symbol)))
         return text.replace(" + ", "+").replace(" - ", "-")
