@@ -9,7 +9,7 @@ import builtins
 import functools
 import importlib
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import sympy as sp
@@ -210,32 +210,59 @@ def _steps(point: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return scale * np.minimum(FD_STEP * np.maximum(1.0, np.abs(point)), FD_MAX_STEP)
 
 
-def _differences(check: GradientCheck, point: np.ndarray, position: tuple, h: float) -> tuple[float, float, float]:
-    """Along e_k, the fourth-order difference (-L(x+2h) + 8L(x+h) - 8L(x-h) + L(x-2h)) / 12h,
-    the same with 2h (which shares L(x±2h) with it: six losses, not eight), and the
-    largest |L| the first used (for its rounding error)."""
-    loss = {}
-    for offset in (4, 2, 1, -1, -2, -4):
-        moved = point.copy()
-        moved[position] += offset * h  # 2h and 4h are exact doublings: x + 2h is the same point for both
-        loss[offset] = check.loss(moved)
-    once = (-loss[2] + 8 * loss[1] - 8 * loss[-1] + loss[-2]) / (12 * h)
-    twice = (-loss[4] + 8 * loss[2] - 8 * loss[-2] + loss[-4]) / (12 * (2 * h))
-    return once, twice, max(abs(loss[offset]) for offset in (2, 1, -1, -2))
+OFFSETS = (4, 2, 1, -1, -2, -4)
+"""Where the loss is taken along each entry, in steps h: ±h and ±2h for the difference with
+h, ±2h and ±4h for the same with 2h (2h and 4h are exact doublings, so x + 2h is the same
+point for both: six losses an entry, not eight)."""
+
+BATCH = 4096
+"""Points handed to a lesson's batched loss at once (each a copy of the point)."""
+
+
+def moved_points(point: np.ndarray, moves: np.ndarray, batch: int = BATCH) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For every (r, k), a copy of `point` with entry k (in row-major order) moved by
+    moves[r, k]: chunks of at most `batch` points as (rows r, entries k, points stacked on
+    a first axis)."""
+    n = point.size
+    pairs = np.indices(moves.shape).reshape(2, -1)
+    for first in range(0, pairs.shape[1], batch):
+        rows, entries = pairs[:, first:first + batch]
+        points = np.broadcast_to(point.ravel(), (len(rows), n)).copy()
+        points[np.arange(len(rows)), entries] += moves[rows, entries]
+        yield rows, entries, points.reshape(len(rows), *point.shape)
+
+
+def _losses(check: GradientCheck, point: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """L(x + o h_k e_k) for every offset o in OFFSETS and every entry k, shape
+    (len(OFFSETS), *x.shape): one point at a time, or in batches where the check has
+    `losses`."""
+    moves = np.multiply.outer(OFFSETS, steps.ravel())  # o h_k
+    out = np.empty(moves.shape)
+    if check.losses is None:
+        for (o, k), move in np.ndenumerate(moves):
+            moved = point.copy()
+            moved.flat[k] += move
+            out[o, k] = check.loss(moved)
+    else:
+        for rows, entries, points in moved_points(point, moves):
+            out[rows, entries] = np.asarray(check.losses(points), dtype=float)
+    return out.reshape(len(OFFSETS), *point.shape)
 
 
 def finite_differences(check: GradientCheck, scale: float = 1.0, steps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Fourth-order central differences for every entry k of x (steps times `scale`, or the
-    given `steps`), and an estimate of their error: the rounding of the loss values over h,
-    plus the change when h doubles."""
+    """Fourth-order central differences for every entry k of x, (-L(x+2h) + 8L(x+h) -
+    8L(x-h) + L(x-2h)) / 12h along e_k (steps h times `scale`, or the given `steps`), and
+    an estimate of their error: the rounding of the loss values over h, plus the change
+    when h doubles."""
     point = np.array(check.point, dtype=float)
-    gradient, error = np.empty_like(point), np.empty_like(point)
-    for position, h in np.ndenumerate(_steps(point, scale) if steps is None else steps):
-        gradient[position], doubled, largest = _differences(check, point, position, h)
-        with np.errstate(over="ignore", invalid="ignore"):
-            scale = largest + abs(point[position] * gradient[position])
-            error[position] = 20 * np.finfo(float).eps * scale / h + abs(doubled - gradient[position])
-    return gradient, error
+    h = np.broadcast_to(_steps(point, scale) if steps is None else steps, point.shape)
+    at = dict(zip(OFFSETS, _losses(check, point, h)))
+    with np.errstate(all="ignore"):
+        gradient = (-at[2] + 8 * at[1] - 8 * at[-1] + at[-2]) / (12 * h)
+        doubled = (-at[4] + 8 * at[2] - 8 * at[-2] + at[-4]) / (12 * (2 * h))
+        largest = np.max(np.abs([at[2], at[1], at[-1], at[-2]]), axis=0)
+        error = 20 * np.finfo(float).eps * (largest + np.abs(point * gradient)) / h + np.abs(doubled - gradient)
+    return np.asarray(gradient, dtype=float), np.asarray(error, dtype=float)
 
 
 def comparable(check: GradientCheck) -> np.ndarray:

@@ -39,11 +39,15 @@ class GradientCheck:
     `kinks`, if given, holds for each entry of `point` a coordinate where the loss has a
     kink (0 for |w|): an entry closer to it than the difference step, but not on it, is
     not compared, since the difference would straddle the kink.
+
+    `losses`, if given, is the loss at many points at once, stacked on a first axis (one
+    loss each): the differences then ask for them in a few calls, not six per entry.
     """
 
     loss: Callable[[Any], float]
     point: Any
     kinks: Any = None
+    losses: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -69,33 +69,50 @@ def _drawn(value: np.ndarray, origin: str) -> Given:
 
 # ----------------------------------------------------------------------------- NumPy
 def forward(q: dict, start: int = 0) -> dict:
-    """Every value of the network from stage `start` on (see STAGES), plain NumPy."""
+    """Every value of the network from stage `start` on (see STAGES), plain NumPy. A part
+    may carry a leading axis of versions of it (the finite differences ask for the loss at
+    every moved point at once); what follows from it then has that axis too."""
     s, size = q["s"], q["q"]
     if start <= 0:
-        q["P"] = np.pad(q["X"], q["p"])
+        q["P"] = np.pad(q["X"], [(0, 0)] * (np.ndim(q["X"]) - 2) + [(q["p"], q["p"])] * 2)
     if start <= 1:
         q["Y1"], q["Y2"] = conv2d(q["P"], q["K1"], s), conv2d(q["P"], q["K2"], s)
     if start <= 2:
         reduce = np.max if q["mode"] == "max" else np.mean
-        q["pooled1"], q["pooled2"] = (reduce(windows(q[key], size), axis=-1) for key in ("Y1", "Y2"))
+        q["pooled1"], q["pooled2"] = (reduce(_windows(q[key], size), axis=-1) for key in ("Y1", "Y2"))
     if start <= 3:
-        q["f"] = np.concatenate([q["pooled1"].ravel(), q["pooled2"].ravel()])
+        maps = np.broadcast_arrays(q["pooled1"], q["pooled2"])
+        q["f"] = np.concatenate([M.reshape(*M.shape[:-2], -1) for M in maps], axis=-1)
     if start <= 4:
-        q["z"] = q["W"] @ q["f"] + q["b"]
+        q["z"] = (q["W"] @ q["f"][..., None])[..., 0] + q["b"]
     return q
 
 
-def loss(parts: dict, **change) -> float:
-    """The cross-entropy with some parts changed, recomputed from where they enter."""
+def _windows(Y: np.ndarray, q: int) -> np.ndarray:
+    """conv.windows of Y, of every version of it at once (its last two axes are the map)."""
+    m, versions = Y.shape[-1] // q, Y.shape[:-2]
+    cut = Y[..., :m * q, :m * q].reshape(*versions, m, q, m, q)
+    return cut.swapaxes(-3, -2).reshape(*versions, m, m, q * q)
+
+
+def losses(parts: dict, **change) -> np.ndarray:
+    """The cross-entropy with some parts changed, recomputed from where they enter: one loss
+    for each version of the changed part (a scalar for one)."""
     q = forward({**parts, **change}, min(STAGES[key] for key in change))
-    shifted = q["z"] - q["z"].max()
-    return float(-(q["t"] * (shifted - np.log(np.exp(shifted).sum()))).sum())
+    shifted = q["z"] - q["z"].max(axis=-1, keepdims=True)
+    return -(q["t"] * (shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True)))).sum(axis=-1)
+
+
+def loss(parts: dict, **change) -> float:
+    """The cross-entropy with some parts changed (see `losses`)."""
+    return float(losses(parts, **change))
 
 
 def routing(parts: dict, **change) -> np.ndarray:
-    """The first maximum of every pooling window of both maps, with some parts changed."""
+    """The first maximum of every pooling window of both maps, with some parts changed (for
+    each version of them: see `forward`)."""
     q = forward({**parts, **change}, min(STAGES[key] for key in change))
-    return np.stack([windows(q[key], q["q"]).argmax(axis=-1) for key in ("Y1", "Y2")])
+    return np.stack(np.broadcast_arrays(*(_windows(q[key], q["q"]).argmax(axis=-1) for key in ("Y1", "Y2"))), axis=-3)
 
 
 def check(parts: dict, key: str) -> GradientCheck:
@@ -103,28 +120,28 @@ def check(parts: dict, key: str) -> GradientCheck:
     would change a window's first maximum are left out (not across a kink)."""
     point = np.asarray(parts[key], dtype=float)
     bends = parts["mode"] == "max" and STAGES[key] <= 2
-    where = conv.kinks(point, lambda x: routing(parts, **{key: x})) if bends else None
-    return GradientCheck(lambda x: loss(parts, **{key: x}), point, where)
+    where = conv.kinks(point, lambda x: routing(parts, **{key: x}), batched=True) if bends else None
+    return GradientCheck(lambda x: loss(parts, **{key: x}), point, where, lambda xs: losses(parts, **{key: xs}))
 
 
 def check_entry(parts: dict) -> GradientCheck:
     """Finite differences of the whole loss in K¹_00 alone (not across a kink)."""
     def change(x):
-        kernel = parts["K1"].copy()
-        kernel[0, 0] = x
+        kernel = np.array(np.broadcast_to(parts["K1"], (*np.shape(x), *parts["K1"].shape)))  # a kernel for each x
+        kernel[..., 0, 0] = x
         return {"K1": kernel}
 
     point = np.asarray(parts["K1"][0, 0], dtype=float)
-    where = conv.kinks(point, lambda x: routing(parts, **change(x))) if parts["mode"] == "max" else None
-    return GradientCheck(lambda x: loss(parts, **change(x)), point, where)
+    where = conv.kinks(point, lambda x: routing(parts, **change(x)), batched=True) if parts["mode"] == "max" else None
+    return GradientCheck(lambda x: loss(parts, **change(x)), point, where, lambda xs: losses(parts, **change(xs)))
 
 
 def check_via(parts: dict, c: int) -> GradientCheck:
     """Finite differences of the whole loss in P through kernel c alone (the other map held)."""
     point, kernel = np.asarray(parts["P"], dtype=float), parts[f"K{c}"]
     change = lambda x: {f"Y{c}": conv2d(x, kernel, parts["s"])}
-    where = conv.kinks(point, lambda x: routing(parts, **change(x))) if parts["mode"] == "max" else None
-    return GradientCheck(lambda x: loss(parts, **change(x)), point, where)
+    where = conv.kinks(point, lambda x: routing(parts, **change(x)), batched=True) if parts["mode"] == "max" else None
+    return GradientCheck(lambda x: loss(parts, **change(x)), point, where, lambda xs: losses(parts, **change(xs)))
 
 
 # ----------------------------------------------------------------------------- inputs

@@ -1,6 +1,7 @@
 """cnn lesson: an independent NumPy CNN (loops, written here), central differences, a hand
 calculation, the size formula, the max-pool tie convention, the response table, Hypothesis."""
 
+import dataclasses
 import math
 import warnings
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import central_difference
 from dlsteps import engine
+from dlsteps.blocks import convolution as conv
 from dlsteps.errors import InputError
 
 STEP_IDS = [
@@ -321,3 +323,29 @@ def test_the_lessons_notes_are_remarks():
         d = engine.run("cnn", typed)
         for id in ("responses", "conv1_other", "loss"):
             assert d[id].notes and not any(isinstance(note, Caution) for note in d[id].notes), (typed, id)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_the_batched_loss_is_the_loss_at_each_point(mode):
+    """The whole-loss checks hand the finite differences a batched loss (every moved point
+    at once): it gives, point by point, the loss the lesson computes one point at a time,
+    and the differences taken either way agree."""
+    from dlsteps.checks import finite_differences
+    from lessons import cnn
+
+    rng = np.random.default_rng(3)
+    parts = cnn.forward({"X": ONE, "K1": LINE, "K2": CURVE, "W": rng.normal(size=(2, 8)), "t": np.array([1.0, 0.0]),
+                         "b": np.array([0.1, -0.2]), "s": 1, "p": 1, "q": 3, "mode": mode})
+    checks = [cnn.check(parts, key) for key in ("X", "P", "K1", "K2", "Y1", "pooled2", "f", "W", "b")]
+    checks += [cnn.check_entry(parts), cnn.check_via(parts, 1), cnn.check_via(parts, 2)]
+    for check in checks:
+        point = np.asarray(check.point, dtype=float)
+        moved = point + rng.normal(scale=0.1, size=(5, *point.shape))
+        assert np.allclose(check.losses(moved), [check.loss(x) for x in moved], rtol=1e-13, atol=1e-15)
+        batched = finite_differences(check)
+        one_by_one = finite_differences(dataclasses.replace(check, losses=None))
+        assert np.allclose(batched[0], one_by_one[0], rtol=1e-8, atol=1e-10)
+    routed = lambda x: cnn.routing(parts, X=x)
+    assert np.array_equal(conv.kinks(ONE, routed, batched=True), conv.kinks(ONE, routed))
+    if mode == "max":  # the image's ones tie in the windows: moving one changes the first maximum
+        assert np.isfinite(conv.kinks(ONE, routed)).any()

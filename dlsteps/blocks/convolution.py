@@ -95,14 +95,15 @@ class Covered(ZeroOutside):
 
 # ----------------------------------------------------------------------------- NumPy
 def conv2d(P: np.ndarray, K: np.ndarray, s: int) -> np.ndarray:
-    """Y_ij = Σ_a Σ_b P[i s + a, j s + b] K[a, b]: cross-correlation, the kernel not flipped."""
+    """Y_ij = Σ_a Σ_b P[i s + a, j s + b] K[a, b]: cross-correlation, the kernel not flipped.
+    P or K may carry leading axes of versions of them (the last two are the map)."""
     P, K = np.asarray(P), np.asarray(K)
-    (k, l), (rows, columns) = K.shape, P.strides
-    shape = ((P.shape[0] - k) // s + 1, (P.shape[1] - l) // s + 1, k, l)
+    (k, l), (rows, columns) = K.shape[-2:], P.strides[-2:]
+    shape = (*P.shape[:-2], (P.shape[-2] - k) // s + 1, (P.shape[-1] - l) // s + 1, k, l)
     # patch (i, j) = P[i s:i s + k, j s:j s + l], a view (as sliding_window_view makes, at
     # a third of its cost: the finite differences call this thousands of times)
-    patches = np.lib.stride_tricks.as_strided(P, shape, (rows * s, columns * s, rows, columns), writeable=False)
-    return np.einsum("ijab,ab->ij", patches, K)
+    patches = np.lib.stride_tricks.as_strided(P, shape, (*P.strides[:-2], rows * s, columns * s, rows, columns), writeable=False)
+    return np.einsum("...ijab,...ab->...ij", patches, K)
 
 
 def windows(Y: np.ndarray, q: int) -> np.ndarray:
@@ -136,17 +137,21 @@ def conv2d_backward(P: np.ndarray, K: np.ndarray, dY: np.ndarray, s: int) -> tup
     return dK, dP
 
 
-def kinks(point: Any, routing: Callable[[np.ndarray], Any]) -> np.ndarray:
+def kinks(point: Any, routing: Callable[[np.ndarray], Any], batched: bool = False) -> np.ndarray:
     """For a GradientCheck: beside each entry of `point` (so it is skipped) where moving it by
-    ±KINK_MARGIN max(1, |x|) changes `routing` (the windows' first maxima), inf elsewhere."""
+    ±KINK_MARGIN max(1, |x|) changes `routing` (the windows' first maxima), inf elsewhere.
+    A `batched` routing takes the moved points stacked on a first axis, and answers for each."""
+    from dlsteps.checks import moved_points
+
     point = np.asarray(point, dtype=float)
     base, out = routing(point), np.full(point.shape, np.inf)
-    for position in np.ndindex(point.shape):
-        for sign in (-1, 1):
-            moved = point.copy()
-            moved[position] += sign * KINK_MARGIN * max(1.0, abs(point[position]))
-            if not np.array_equal(routing(moved), base):
-                out[position] = np.nextafter(point[position], np.inf)
+    margin = KINK_MARGIN * np.maximum(1.0, np.abs(point.ravel()))
+    changed = np.zeros((2, point.size), dtype=bool)
+    for rows, entries, points in moved_points(point, np.stack([-margin, margin])):
+        answers = routing(points) if batched else map(routing, points)
+        changed[rows, entries] = [not np.array_equal(answer, base) for answer in answers]
+    where = changed.any(axis=0).reshape(point.shape)
+    out[where] = np.nextafter(point[where], np.inf)
     return out
 
 
