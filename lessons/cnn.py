@@ -24,7 +24,7 @@ import sympy as sp
 
 from dlsteps.blocks import convolution as conv
 from dlsteps.blocks import dense, softmax_ce
-from dlsteps.blocks.convolution import conv2d, windows
+from dlsteps.blocks.convolution import conv2d
 from dlsteps.errors import InputError
 from dlsteps.inputs import Given
 from dlsteps.i18n import _
