@@ -128,19 +128,33 @@ def _info(path: Path) -> LessonInfo:
 
 
 @cache
+def _paths() -> dict[str, Path]:
+    """Every lesson's module file by command name, in alphabetical order (none read yet)."""
+    paths = sorted(p for p in lessons_dir().glob("*.py") if not p.name.startswith("_"))
+    return {path.stem.replace("_", "-"): path for path in paths}
+
+
+def names() -> list[str]:
+    """Every lesson's command name, in alphabetical order, without reading the lessons."""
+    return list(_paths())
+
+
 def catalogue() -> dict[str, LessonInfo]:
     """Every lesson by command name, in alphabetical order."""
-    paths = sorted(p for p in lessons_dir().glob("*.py") if not p.name.startswith("_"))
-    return {info.name: info for info in map(_info, paths)}
+    return {name: _read(name) for name in _paths()}
 
 
 def get(name: str) -> LessonInfo:
-    """The lesson called `name`, or a LookupError that lists the lessons there are."""
-    try:
-        return catalogue()[name]
-    except KeyError:
-        names = ", ".join(catalogue())
-        raise LookupError(_("no lesson '{name}'; lessons: {names}").format(name=name, names=names)) from None
+    """The lesson called `name` (only its file is read), or a LookupError that lists the
+    lessons there are."""
+    if name not in _paths():
+        raise LookupError(_("no lesson '{name}'; lessons: {names}").format(name=name, names=", ".join(_paths())))
+    return _read(name)
+
+
+@cache
+def _read(name: str) -> LessonInfo:
+    return _info(_paths()[name])
 
 
 def load(info: LessonInfo) -> ModuleType:

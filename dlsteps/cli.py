@@ -289,7 +289,7 @@ def main() -> int:
         typer.echo(message, err=True)
         return 2
     status = status if isinstance(status, int) else 0
-    if arguments[0] in catalogue.catalogue():
+    if arguments[0] in catalogue.names():
         _leave(status)
     return status
 
@@ -315,15 +315,14 @@ def invoked(arguments: list[str]) -> tuple[Any, list[str], str]:
     first = arguments[0]
     alone = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                         context_settings=_app.info.context_settings, cls=Group)
-    lessons = catalogue.catalogue()
     if _help_alone(arguments):
         return typer.main.get_command(_listing()), arguments, "dlsteps"
-    if first in lessons:
+    if first in catalogue.names():
         # A lesson's run is short and ends with `_leave`; SymPy makes millions of objects
         # but few cycles (its peak memory is the same without the collector), and the
         # collector's passes cost 5-8% of the run.
         gc.disable()
-        _add_lesson(alone, lessons[first])
+        _add_lesson(alone, catalogue.get(first))
     elif first in {"list", "export"}:
         alone.registered_commands += [info for info in _app.registered_commands if info.name == first]
     else:
@@ -368,12 +367,12 @@ def _usage_message(error: Exception, arguments: list[str]) -> str | None:
         return None
     context = getattr(error, "ctx", None)
     path = context.command_path if context is not None else "dlsteps"
-    if path == "dlsteps" and arguments[0] in {*catalogue.catalogue(), "list", "export", "progress", "check"}:
+    if path == "dlsteps" and arguments[0] in {*catalogue.names(), "list", "export", "progress", "check"}:
         path = f"dlsteps {arguments[0]}"
     english = error.format_message()
     message = _parser_message(english)
     if english.startswith("No such command"):
-        lessons = ", ".join(catalogue.catalogue())
+        lessons = ", ".join(catalogue.names())
         return _("{path}: {message} Lessons: {lessons}; commands: list, export, quiz, check, progress.").format(path=path, message=message, lessons=lessons)
     return _("{path}: {message} (see '{path} --help')").format(path=path, message=message)
 

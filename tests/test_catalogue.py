@@ -141,3 +141,21 @@ def test_formulas_do_not_grow_with_the_inputs(name):
     assert [s.id for s in small.steps()] == [s.id for s in large.steps()]
     for a, b in zip(small.steps(), large.steps()):
         assert a.formula == b.formula, a.id
+
+
+def test_a_lesson_is_found_by_reading_its_own_file_alone(monkeypatch):
+    """`dlsteps LESSON` reads that lesson's META only; names come from the file names, and
+    every name listed reads back as the lesson of that name."""
+    read = []
+    original = catalogue.read_meta
+    monkeypatch.setattr(catalogue, "read_meta", lambda path: read.append(path.stem) or original(path))
+    catalogue._read.cache_clear()
+    try:
+        assert catalogue.get("cross-entropy").name == "cross-entropy"
+        assert read == ["cross_entropy"]
+        assert catalogue.names() == sorted(catalogue.names()) == list(catalogue.catalogue())
+        assert all(catalogue.get(name).name == name for name in catalogue.names())
+        with pytest.raises(LookupError, match="no lesson 'nope'; lessons: attention, autoencoder"):
+            catalogue.get("nope")
+    finally:
+        catalogue._read.cache_clear()

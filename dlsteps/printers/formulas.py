@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty import PrettyPrinter
-from sympy.printing.pretty.pretty_symbology import pretty_use_unicode, sub
+from sympy.printing.pretty.pretty_symbology import pretty_symbol, pretty_use_unicode, sub
 from sympy.printing.pretty.stringpict import prettyForm
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
@@ -220,7 +220,7 @@ class _UnicodePrinter(_LectureOrder, PrettyPrinter):
     def _print_Symbol(self, expr: sp.Symbol, bold_name: bool = False):
         if expr.name in self.names:
             return prettyForm(self.names[expr.name])
-        return super()._print_Symbol(expr, bold_name)
+        return prettyForm(_pretty_symbol(expr.name, bold_name, pretty_use_unicode()))
 
     def _print_Derivative(self, deriv: sp.Derivative):
         """A first derivative of a symbol as the fraction ∂y/∂x (SymPy writes d/dx (y))."""
@@ -237,6 +237,12 @@ class _UnicodePrinter(_LectureOrder, PrettyPrinter):
 
     def _print_Min(self, expr: sp.Min):
         return self._print_Function(expr, func_name="min")
+
+
+@functools.lru_cache(maxsize=4096)  # a name is drawn once, not at every place it stands
+def _pretty_symbol(name: str, bold: bool, unicode: bool) -> str:
+    """SymPy's drawing of a symbol's name (x_1 as x₁, alpha as α), in Unicode or not."""
+    return pretty_symbol(name, bold)
 
 
 def _worded(template: str, condition: prettyForm) -> prettyForm:
