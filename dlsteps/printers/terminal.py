@@ -12,7 +12,6 @@ import numpy as np
 import sympy as sp
 from rich import box
 from rich.console import Group, RenderableType
-from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
@@ -23,6 +22,7 @@ from dlsteps.model import Derivation, InputValue, Section, Step
 from dlsteps.printers import grids
 from dlsteps.printers.base import LEGEND, Printer, badges, label_of, marker, shape_text
 from dlsteps.printers.formulas import Art, equation, faithful, shown_positions, unicode_art, worked
+from dlsteps.printers.layout import Indented
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
 INPUT_COLUMNS = 44  # the inputs table's name, symbol, shape and origin columns beside a value
@@ -69,16 +69,14 @@ class TerminalPrinter(Printer):
         header = Text.assemble("\n", (f"{label} {step.title}", "bold"))
         if step.check and not self.settings["hide_values"]:
             header.append(f"   ✓ {' · '.join(badges(step))}", CHECK)
-        parts: list[RenderableType] = [header]
-        if step.explanation:
-            parts.append(Padding(Text(step.explanation, "dim"), (0, 0, 0, 2)))
-        parts.append(Padding(self._math(step), (0, 0, 0, 2)))
-        parts.extend(Padding(Text(f"{marker(note)} {note}", NOTE), (0, 0, 0, 2)) for note in step.notes)
+        parts: list[RenderableType] = [Text(step.explanation, "dim")] if step.explanation else []
+        parts += self._math(step)
+        parts += [Text(f"{marker(note)} {note}", NOTE) for note in step.notes]
         if self.settings["show_code"] and step.code:
-            parts.append(Padding(Text(f">>> {step.code}", "dim cyan"), (0, 0, 0, 2)))
-        return Group(*parts)
+            parts.append(Text(f">>> {step.code}", "dim cyan"))
+        return Group(header, Indented(parts))
 
-    def _math(self, step: Step) -> RenderableType:
+    def _math(self, step: Step) -> list[RenderableType]:
         """Formula (and in full, with --expand), one element (or the scalar; with
         --element or --expand, the entries asked for) worked out with numbers, then the value."""
         width = self.settings["width"] - 2
@@ -109,7 +107,7 @@ class TerminalPrinter(Printer):
                 lines.append(Text("  " + _("(summarized: first and last rows and columns; --format json has every value)"), "dim"))
         if step.chart is not None and not hidden:
             lines.append(grids.chart(step.value, step.chart, self.settings["width"] - 4))
-        return Group(*lines)
+        return lines
 
     def _full(self, step: Step, width: int) -> list[RenderableType]:
         """A step's formula in full (`Step.full`) with --expand; else a line saying how to see it."""

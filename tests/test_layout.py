@@ -1,0 +1,56 @@
+"""printers.layout.Indented lays lines out to the very bytes Rich's Padding(Group(...)) gives,
+with colours and without, for text that fits and for everything it leaves to Rich."""
+
+import io
+
+import pytest
+from rich.console import Console, Group
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from dlsteps.printers.layout import Indented
+
+
+def _printed(renderable, width: int, color: bool) -> str:
+    stream = io.StringIO()
+    console = Console(file=stream, width=width, force_terminal=color, color_system="truecolor" if color else None)
+    console.print(renderable)
+    return stream.getvalue()
+
+
+def _parts(inner: int) -> list:
+    """Lines of every kind, some exactly as wide as `inner` (the width inside the indent)."""
+    styled = Text.assemble("  ⇒ ", ("x₀ = 0.5⋅0.25", "yellow"), " = ", ("0.125", "bold green"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column()
+    grid.add_row("a table, left to Rich")
+    return [
+        Text("  ∂yᵢ   uᵢ⋅δᵢⱼ⋅S - uᵢ⋅uⱼ\n  ─── = ────────────────\n  ∂oⱼ          2\n", "cyan", no_wrap=True),
+        styled,
+        Text(""),
+        Text("C̃ₜⱼ = tanh(aᶜₜⱼ)" + " " * 40, "cyan", no_wrap=True),  # combining tilde: more characters than cells
+        Text("C̃" * 3 + " " * (inner - 3), "cyan", no_wrap=True),
+        Text("C̃" * 3 + " " * (inner - 3), "cyan"),  # fits in cells, not in characters: Rich trims its spaces
+        Text("x" * inner + "\n" + "y" * (inner - 1), "cyan", no_wrap=True),
+        Text("a long explanation that does not fit on one line and is wrapped by Rich, word by word", "dim"),
+        Text("much too wide for the screen " * 4, "cyan", no_wrap=True),
+        Text("한국어 설명: 넓은 글자", "magenta"),
+        Text("tab\there", "dim"),
+        grid,
+        Text.from_ansi("\x1b[34m▞▞\x1b[0m plotted"),
+    ]
+
+
+@pytest.mark.parametrize("color", [False, True])
+@pytest.mark.parametrize("width", [24, 40, 80])
+def test_indented_lines_are_padding_s_lines(color, width):
+    for indent in (2, 4):
+        expected = _printed(Padding(Group(*_parts(width - indent)), (0, 0, 0, indent)), width, color)
+        assert _printed(Indented(_parts(width - indent), indent), width, color) == expected
+
+
+def test_indented_text_is_coloured_where_padding_colours_it():
+    """The spaces Indented adds carry no colour; the text's own spaces keep its style."""
+    out = _printed(Indented([Text("ab  ", "cyan", no_wrap=True)]), 12, True)
+    assert out.startswith("  \x1b[36mab  \x1b[0m") and out.endswith("      \n")
