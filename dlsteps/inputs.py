@@ -10,10 +10,8 @@ token and what was expected. This module imports neither NumPy nor SymPy.
 
 from __future__ import annotations
 
-import json
 import random
 import re
-import tomllib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -353,6 +351,9 @@ def _scalar_text(value: object, option: str) -> str:
 
 def read_params(path: Path, info: LessonInfo) -> dict[str, str]:
     """Inputs by name from a JSON or TOML file, as input text; unknown names are errors."""
+    import json  # only for --params: a lesson run without it imports neither reader
+    import tomllib
+
     try:
         raw = path.read_bytes()
     except OSError as error:

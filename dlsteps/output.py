@@ -24,22 +24,23 @@ FILE_WIDTH = 100
 
 
 def console(**options) -> Console:
-    """A Console on stdout; without any escape codes when NO_COLOR is set."""
+    """A Console on stdout; without any escape codes when NO_COLOR is set. Text is never
+    read for emoji codes (a word typed as :fire: stays as typed)."""
     if os.environ.get("NO_COLOR"):
         options.setdefault("color_system", None)
-    return Console(**options)
+    return Console(emoji=False, **options)
 
 
 def plain_text(renderable: RenderableType, width: int = FILE_WIDTH) -> str:
     """The renderable as plain text without escape codes (for files)."""
     stream = io.StringIO()
-    Console(width=width, color_system=None, force_terminal=False, file=stream).print(renderable, crop=False)
+    Console(width=width, color_system=None, force_terminal=False, file=stream, emoji=False).print(renderable, crop=False)
     return stream.getvalue()
 
 
 def recorded(renderable: RenderableType, format: str, title: str) -> str:
     """The terminal view, colors included, as a standalone SVG picture or HTML page."""
-    console = Console(record=True, width=FILE_WIDTH, file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    console = Console(record=True, width=FILE_WIDTH, file=io.StringIO(), force_terminal=True, color_system="truecolor", emoji=False)
     console.print(renderable, crop=False)
     return console.export_svg(title=title) if format == "svg" else console.export_html(inline_styles=True)
 
