@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
@@ -46,11 +47,15 @@ def _fitting(part: RenderableType, width: int, console: Console, options: Consol
     nothing to wrap, crop or justify), each padded to `width`; None for anything else."""
     if not isinstance(part, Text) or "\t" in part.plain or part.end != "\n" or (part.justify or options.justify) not in (None, "default"):
         return None
-    rows = part.split("\n", allow_blank=True)
-    widths = [row.cell_len for row in rows]
+    rows = part.plain.split("\n")  # the lines Text.split(allow_blank=True) gives
+    widths = [cell_len(row) for row in rows]
     if max(widths) > width or max(map(len, rows)) > width:  # Rich trims trailing spaces by characters
         return None
-    lines = list(_lines(Text("\n").join(rows).render(console, end="\n")))  # as Text.__rich_console__ renders them
+    if part.spans:  # as Text.__rich_console__ renders them
+        lines = list(_lines(Text("\n").join(part.split("\n", allow_blank=True)).render(console, end="\n")))
+    else:  # one style throughout: a segment a line (none for an empty line), as Rich renders it
+        style = console.get_style(part.style) if part.style else None
+        lines = [[Segment(row, style)] if row else [] for row in rows]
     for line, used in zip(lines, widths):
         if used < width:
             line.append(Segment(" " * (width - used), NULL))
