@@ -128,15 +128,16 @@ META = {
 
 def run(x, h, C, W: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A lean LSTM forward (the four gates as one stacked matrix) for the many reruns of the
-    whole-loss checks: the states h_t (T, H) and the last (h, C)."""
-    hidden, stacked, hs = len(h), np.vstack([W[g] for g in lstm.GATES]), []
+    whole-loss checks: the states h_t (T, H) and the last (h, C). The states or the weights
+    may carry a leading axis of versions (the checks ask for every moved point at once)."""
+    hidden, stacked, hs = np.shape(h)[-1], np.concatenate(np.broadcast_arrays(*(W[g] for g in lstm.GATES)), axis=-2), []
     for x_t in x:
-        a = stacked @ np.concatenate([h, x_t])
+        a = (stacked @ np.concatenate([h, np.broadcast_to(x_t, (*np.shape(h)[:-1], len(x_t)))], axis=-1)[..., None])[..., 0]
         gate = 0.5 * (1 + np.tanh(0.5 * a))  # σ without overflow
-        C = gate[:hidden] * C + gate[hidden:2 * hidden] * np.tanh(a[2 * hidden:3 * hidden])
-        h = gate[3 * hidden:] * np.tanh(C)
+        C = gate[..., :hidden] * C + gate[..., hidden:2 * hidden] * np.tanh(a[..., 2 * hidden:3 * hidden])
+        h = gate[..., 3 * hidden:] * np.tanh(C)
         hs.append(h)
-    return np.array(hs), h, C
+    return np.stack(hs, axis=-2), h, C
 
 
 def encode(p: dict, src) -> tuple:
@@ -144,14 +145,16 @@ def encode(p: dict, src) -> tuple:
     return run(p["E_e"][np.asarray(src, int)], p["h0"], p["C0"], {g: p[f"W_{g}_e"] for g in lstm.GATES})
 
 
-def decoder_loss(p: dict, hT, CT, fed, y) -> float:
-    """The cross-entropy summed over the target, from the context (h_T, C_T), fed ids fixed."""
+def decoder_loss(p: dict, hT, CT, fed, y) -> float | np.ndarray:
+    """The cross-entropy summed over the target, from the context (h_T, C_T), fed ids fixed
+    (one for each version of a part: see `run`)."""
     hs = run(p["E_d"][np.asarray(fed, int)], hT, CT, {g: p[f"W_{g}_d"] for g in lstm.GATES})[0]
     return lstm.cross_entropy_rows(hs @ p["W_y"].T, y)
 
 
-def whole_loss(p: dict, src, fed, y) -> float:
-    """The lesson's loss from the inputs, every step rerun (the fed ids held fixed)."""
+def whole_loss(p: dict, src, fed, y) -> float | np.ndarray:
+    """The lesson's loss from the inputs, every step rerun (the fed ids held fixed; one for
+    each version of a part: see `run`)."""
     _hs, hT, CT = encode(p, src)
     return decoder_loss(p, hT, CT, fed, y)
 
@@ -514,12 +517,14 @@ def _whole_loss_checks(p: dict, src, fed, y, context) -> dict:
         return {}
 
     def by(key):
-        return GradientCheck(lambda v: whole_loss({**p, key: v}, src, fed, y), np.array(p[key], dtype=float))
+        loss = lambda v: whole_loss({**p, key: v}, src, fed, y)
+        return GradientCheck(loss, np.array(p[key], dtype=float), losses=loss)
 
     hT, CT = np.asarray(context["h"].value), np.asarray(context["C"].value)
     dec = {f"W_{g}": by(f"W_{g}_d") for g in lstm.GATES}
-    dec["h0"] = GradientCheck(lambda v: decoder_loss(p, v, CT, fed, y), hT.copy())
-    dec["C0"] = GradientCheck(lambda v: decoder_loss(p, hT, v, fed, y), CT.copy())
+    from_h, from_C = (lambda v: decoder_loss(p, v, CT, fed, y)), (lambda v: decoder_loss(p, hT, v, fed, y))
+    dec["h0"] = GradientCheck(from_h, hT.copy(), losses=from_h)
+    dec["C0"] = GradientCheck(from_C, CT.copy(), losses=from_C)
     enc = {f"W_{g}": by(f"W_{g}_e") for g in lstm.GATES}
     enc["h0"], enc["C0"] = by("h0"), by("C0")
     return {"dec": dec, "enc": enc}

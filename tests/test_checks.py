@@ -270,3 +270,19 @@ def test_a_batched_loss_gives_the_differences_of_one_point_at_a_time(monkeypatch
         assert np.allclose(batched[0], alone[0], rtol=1e-12) and np.allclose(batched[1], alone[1], rtol=1e-6, atol=1e-12)
     exact = 2 * (np.tanh(x @ A) / np.cosh(x @ A) ** 2) @ A.T
     assert np.allclose(alone[0], exact, rtol=1e-8)
+
+
+@pytest.mark.parametrize("lesson", ["cnn", "seq2seq"])
+def test_every_batched_loss_of_a_lesson_is_its_loss_point_by_point(lesson):
+    """Where a lesson hands the finite differences a batched loss (GradientCheck.losses),
+    it gives, version by version, what the loss gives one point at a time, for moves in
+    every entry at once."""
+    from dlsteps import engine
+
+    rng = np.random.default_rng(7)
+    checks = [step.gradient for step in engine.run(lesson).steps() if step.gradient is not None and step.gradient.losses]
+    assert len(checks) >= 4
+    for check_ in checks:
+        point = np.asarray(check_.point, dtype=float)
+        moved = point + rng.normal(scale=1e-2, size=(4, *point.shape))
+        assert np.allclose(check_.losses(moved), [check_.loss(x) for x in moved], rtol=1e-12, atol=1e-14)

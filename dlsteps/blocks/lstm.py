@@ -642,10 +642,12 @@ def softmax_rows(g: np.ndarray) -> np.ndarray:
     return u / u.sum(axis=1, keepdims=True)
 
 
-def cross_entropy_rows(g: np.ndarray, y: np.ndarray) -> float:
-    """-Σ_t Σ_k y_tk log ŷ_tk, with log ŷ = g - m - log Σ exp(g - m) (never log 0)."""
-    m = g.max(axis=1, keepdims=True)
-    return float(-(y * (g - m - np.log(np.exp(g - m).sum(axis=1, keepdims=True)))).sum())
+def cross_entropy_rows(g: np.ndarray, y: np.ndarray) -> float | np.ndarray:
+    """-Σ_t Σ_k y_tk log ŷ_tk, with log ŷ = g - m - log Σ exp(g - m) (never log 0); for
+    versions of g stacked on leading axes, one loss each."""
+    m = g.max(axis=-1, keepdims=True)
+    losses = -(y * (g - m - np.log(np.exp(g - m).sum(axis=-1, keepdims=True)))).sum(axis=(-2, -1))
+    return float(losses) if losses.ndim == 0 else losses
 
 
 def readout(d: Derivation, cell: Cell, W: Any, target: Any, b: Any = None, *, at: str = "", names: dict | None = None,
