@@ -34,8 +34,13 @@ def written(expr: sp.Add | sp.Mul) -> bool:
     """Whether a sum or product was built unevaluated in the order the lesson wrote it:
     its arguments differ from SymPy's canonical order, or it is marked `in_order`; it is
     printed as written."""
-    if expr in IN_ORDER:
-        return True
+    return expr in IN_ORDER or _reordered(expr)
+
+
+@functools.lru_cache(maxsize=8192)  # asked when a formula is put in order, then when it is printed
+def _reordered(expr: sp.Add | sp.Mul) -> bool:
+    """Whether SymPy would order the arguments of `expr` otherwise (== between SymPy sums
+    and products compares their arguments in order, so the cache tells the orders apart)."""
     with sp.evaluate(True):
         return expr.args != expr.func(*expr.args).args
 
