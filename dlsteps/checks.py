@@ -215,18 +215,20 @@ OFFSETS = (4, 2, 1, -1, -2, -4)
 h, ±2h and ±4h for the same with 2h (2h and 4h are exact doublings, so x + 2h is the same
 point for both: six losses an entry, not eight)."""
 
-BATCH = 4096
-"""Points handed to a lesson's batched loss at once (each a copy of the point)."""
+BATCH = 1 << 18
+"""Numbers handed to a lesson's batched loss in one call (moved points times their size,
+2 MB): a large input is moved in several calls."""
 
 
-def moved_points(point: np.ndarray, moves: np.ndarray, batch: int = BATCH) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def moved_points(point: np.ndarray, moves: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """For every (r, k), a copy of `point` with entry k (in row-major order) moved by
-    moves[r, k]: chunks of at most `batch` points as (rows r, entries k, points stacked on
+    moves[r, k]: chunks of at most BATCH numbers as (rows r, entries k, points stacked on
     a first axis)."""
     n = point.size
     pairs = np.indices(moves.shape).reshape(2, -1)
-    for first in range(0, pairs.shape[1], batch):
-        rows, entries = pairs[:, first:first + batch]
+    per_call = max(1, BATCH // max(n, 1))
+    for first in range(0, pairs.shape[1], per_call):
+        rows, entries = pairs[:, first:first + per_call]
         points = np.broadcast_to(point.ravel(), (len(rows), n)).copy()
         points[np.arange(len(rows)), entries] += moves[rows, entries]
         yield rows, entries, points.reshape(len(rows), *point.shape)

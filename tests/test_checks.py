@@ -255,8 +255,8 @@ def test_a_lesson_s_helpers_run_in_its_code_lines():
 
 
 def test_a_batched_loss_gives_the_differences_of_one_point_at_a_time(monkeypatch):
-    """A check's `losses` takes many moved points at once, in batches of BATCH: the
-    differences are the same as with `loss` alone, whatever the batch size."""
+    """A check's `losses` takes many moved points at once, BATCH numbers at most a call:
+    the differences are the same as with `loss` alone, whatever the batch size."""
     from dlsteps import checks
 
     A = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, -0.3], [0.0, -0.3, 3.0]]).reshape(3, 3)
@@ -264,10 +264,13 @@ def test_a_batched_loss_gives_the_differences_of_one_point_at_a_time(monkeypatch
     loss = lambda v: float(np.sum(np.tanh(v @ A) ** 2))
     losses = lambda vs: np.sum(np.tanh(vs @ A) ** 2, axis=(-2, -1))
     alone = finite_differences(GradientCheck(loss, x))
-    for size in (7, 4096):
+    calls = []
+    for size in (7, 20, 1 << 18):
         monkeypatch.setattr(checks, "BATCH", size)
-        batched = finite_differences(GradientCheck(loss, x, losses=losses))
+        counted = lambda vs: calls.append(len(vs)) or losses(vs)
+        batched = finite_differences(GradientCheck(loss, x, losses=counted))
         assert np.allclose(batched[0], alone[0], rtol=1e-12) and np.allclose(batched[1], alone[1], rtol=1e-6, atol=1e-12)
+    assert calls == [1] * 36 + [3] * 12 + [36]  # 6 moves of 6 entries: one, three, all at a time
     exact = 2 * (np.tanh(x @ A) / np.cosh(x @ A) ** 2) @ A.T
     assert np.allclose(alone[0], exact, rtol=1e-8)
 
