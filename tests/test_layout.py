@@ -29,6 +29,8 @@ def _parts(inner: int) -> list:
         Text("  ∂yᵢ   uᵢ⋅δᵢⱼ⋅S - uᵢ⋅uⱼ\n  ─── = ────────────────\n  ∂oⱼ          2\n", "cyan", no_wrap=True),
         styled,
         Text(""),
+        Text.assemble(("across\nlines", "red"), "\n\n", ("blue\n", "blue"), ("x", "bold"), style="italic"),
+        Text.assemble("spans ", ("over", "green"), " a newline alone", ("\n", "red"), "next line", no_wrap=True),
         Text("no style at all\n\nafter a blank line\n"),
         Text("\none style, blank lines around\n\n", "bold green", no_wrap=True),
         Text("C̃ₜⱼ = tanh(aᶜₜⱼ)" + " " * 40, "cyan", no_wrap=True),  # combining tilde: more characters than cells

@@ -51,8 +51,11 @@ def _fitting(part: RenderableType, width: int, console: Console, options: Consol
     widths = [cell_len(row) for row in rows]
     if max(widths) > width or max(map(len, rows)) > width:  # Rich trims trailing spaces by characters
         return None
-    if part.spans:  # as Text.__rich_console__ renders them
-        lines = list(_lines(Text("\n").join(part.split("\n", allow_blank=True)).render(console, end="\n")))
+    if part.spans:
+        # Rich renders the text's lines joined (Text.__rich_console__): each line's pieces
+        # get the same styles as in the whole text, only the newlines between them lose
+        # the base style, and they are cut away here
+        lines = list(_lines(part.render(console, end="\n")))
     else:  # one style throughout: a segment a line (none for an empty line), as Rich renders it
         style = console.get_style(part.style) if part.style else None
         lines = [[Segment(row, style)] if row else [] for row in rows]
