@@ -38,6 +38,15 @@ def _parts(inner: int) -> list:
         Text("C̃" * 3 + " " * (inner - 3), "cyan"),  # fits in cells, not in characters: Rich trims its spaces
         Text("x" * inner + "\n" + "y" * (inner - 1), "cyan", no_wrap=True),
         Text("a long explanation that does not fit on one line and is wrapped by Rich, word by word", "dim"),
+        Text("prose   with runs of spaces     at the ends of its lines    and  a   wordthatistoolongtofitonanyoneline"
+             + "x" * inner + "  then more words\n\nafter a blank line, and a last line  \n", "magenta"),
+        Text(" " * (inner + 3) + "spaces before the first word, more than a line", "dim"),
+        Text("x" * (inner - 1) + "      " + "y" * inner + " " * (inner + 2), "dim"),  # trailing spaces beyond the width
+        Text("트랜스포머는 어텐션으로 단어 사이의 관계를 한 번에 계산합니다. 넓은 글자가 두 칸씩 차지합니다" * 2, "magenta"),
+        Text("넓은글자로만된아주긴낱말" * 4, "cyan"),  # folded in wide characters
+        Text("cropped, not wrapped: " * 6, "cyan", overflow="crop"),  # left to Rich
+        Text("ellipsis, not wrapped: " * 6, "cyan", overflow="ellipsis"),
+        Text("no_wrap, too wide: " * 6, "cyan", no_wrap=True),
         Text("much too wide for the screen " * 4, "cyan", no_wrap=True),
         Text("한국어 설명: 넓은 글자", "magenta"),
         Text("tab\there", "dim"),

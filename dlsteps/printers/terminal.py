@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 from rich import box
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from dlsteps.i18n import _
 from dlsteps.model import Derivation, InputValue, Section, Step
@@ -167,8 +168,8 @@ def _equals(*cells: Text, width: int, sign: str = "  =", rows: tuple[int, int] |
     (this is every step's last line, and tables are slow); a table shrinks them where
     they do not. With `rows`, the first cell is art whose baseline is on those rows of
     its first and last slice: the sign goes on the first, later cells on the last."""
-    blocks = [[Text(sign)], *(cell.split("\n", allow_blank=True) for cell in cells)]
-    widths = [max(line.cell_len for line in block) for block in blocks]
+    blocks = [_rows(Text(sign)), *map(_rows, cells)]
+    widths = [max(cell_len(plain) for plain, _style, _spans in block) for block in blocks]
     if sum(widths) + len(widths) - 1 > width:
         return _equals_table(Text(sign), *cells)
     if rows is None:
@@ -177,19 +178,31 @@ def _equals(*cells: Text, width: int, sign: str = "  =", rows: tuple[int, int] |
     else:
         tops = [rows[0], 0] + [max(rows[1] - len(block) // 2, 0) for block in blocks[2:]]
         height = max(top + len(block) for top, block in zip(tops, blocks))
-    out = Text(no_wrap=True)
+    pieces: list[str] = []
+    spans: list[Span] = []
+    offset = 0
     for row in range(height):
-        if row:
-            out.append("\n")
         for column, (block, cell_width, top) in enumerate(zip(blocks, widths, tops)):
-            out.append(" " if column else "")
+            between = ("\n" if row else "") if column == 0 else " "
             if 0 <= row - top < len(block):
-                line = block[row - top].copy()
-                line.pad_right(cell_width - line.cell_len)  # in the cell's style, as a table pads it
-                out.append_text(line)
+                plain, style, inner = block[row - top]
+                piece = plain + " " * (cell_width - cell_len(plain))  # in the cell's style, as a table pads it
+                start = offset + len(between)
+                if style:
+                    spans.append(Span(start, start + len(piece), style))
+                spans.extend(Span(start + span.start, start + span.end, span.style) for span in inner)
             else:
-                out.append(" " * cell_width)  # above or below a shorter cell: unstyled
-    return out
+                piece = " " * cell_width  # above or below a shorter cell: unstyled
+            pieces += (between, piece)
+            offset += len(between) + len(piece)
+    return Text("".join(pieces), no_wrap=True, spans=spans)
+
+
+def _rows(cell: Text) -> list[tuple[str, Any, list[Span]]]:
+    """A cell's lines as Text.split cuts them: (text, the cell's style, the spans on it)."""
+    if not cell.spans:
+        return [(plain, cell.style, []) for plain in cell.plain.split("\n")]
+    return [(line.plain, line.style, line.spans) for line in cell.split("\n", allow_blank=True)]
 
 
 def _equals_table(*cells: RenderableType) -> Table:
