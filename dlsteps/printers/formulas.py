@@ -111,10 +111,11 @@ def _as_printed(expr: sp.Basic, marked: int) -> sp.Basic:
     if not expr.args or isinstance(expr, (sp.Indexed, sp.KroneckerDelta)):
         return expr
     if isinstance(expr, sp.Add):
-        return sp.Add(*map(as_printed, list(expr.args) if written(expr) else lecture_order(expr.as_ordered_terms())), evaluate=False)
-    if isinstance(expr, sp.Mul):
-        return sp.Mul(*map(as_printed, list(expr.args) if written(expr) else lecture_factors(expr)), evaluate=False)
-    args = tuple(map(as_printed, expr.args))
+        args = tuple(map(as_printed, expr.args if written(expr) else lecture_order(expr.as_ordered_terms())))
+    elif isinstance(expr, sp.Mul):
+        args = tuple(map(as_printed, expr.args if written(expr) else lecture_factors(expr)))
+    else:
+        args = tuple(map(as_printed, expr.args))
     return expr if _same(args, expr.args) else _unevaluated(expr, args)
 
 
@@ -138,9 +139,9 @@ def rebuilt(expr: sp.Basic, mapping: dict) -> sp.Basic:
 
 
 def _same(new: tuple, old: tuple) -> bool:
-    """Whether every argument is the very same object (SymPy's == calls a sum equal to
-    the same terms in another order)."""
-    return all(a is b for a, b in zip(new, old))
+    """Whether every argument is the very same object, in the same place (SymPy's == calls
+    a sum equal to the same terms in another order)."""
+    return len(new) == len(old) and all(a is b for a, b in zip(new, old))
 
 
 def put(expr: sp.Basic, values: dict) -> sp.Basic:
@@ -150,11 +151,7 @@ def put(expr: sp.Basic, values: dict) -> sp.Basic:
     dlsteps' own functions, and deltas (shown as the number, δ₀₀ as 1). A size standing in
     the formula is shown as its number, not multiplied in ((5 + 2⋅0 - 3)/1 + 1, not 3)."""
     integers = {symbol: sp.Integer(value) for symbol, value in values.items()}
-    found: dict[type, set] = {kind: set() for kind in (sp.Indexed, sp.KroneckerDelta, sp.Sum, sp.Piecewise, sp.Function)}
-    for node in sp.preorder_traversal(expr):  # one walk for every kind of node looked for
-        for kind in found:
-            if isinstance(node, kind):
-                found[kind].add(node)
+    found = _evaluated_nodes(expr)
     evaluated = {entry: entry.xreplace(integers) for entry in found[sp.Indexed]}
     evaluated |= {delta: _shown_number(delta.xreplace(integers)) for delta in found[sp.KroneckerDelta]}
     for total in found[sp.Sum]:
@@ -164,6 +161,21 @@ def put(expr: sp.Basic, values: dict) -> sp.Basic:
     # dlsteps' own functions (ZeroOutside, Quotient, Cases, ...) decide by their whole-number arguments
     evaluated |= {call: call.xreplace(integers) for call in found[sp.Function] if (type(call).__module__ or "").startswith("dlsteps")}
     return rebuilt(expr, {**{symbol: _shown_number(value) for symbol, value in integers.items()}, **evaluated})
+
+
+PUT_KINDS = (sp.Indexed, sp.KroneckerDelta, sp.Sum, sp.Piecewise, sp.Function)
+
+
+@functools.lru_cache(maxsize=4096)  # a sum's term is put in once for each value of its index
+def _evaluated_nodes(expr: sp.Basic) -> dict[type, set]:
+    """The nodes of `expr` that `put` evaluates, by kind (PUT_KINDS), found in one walk
+    (read only: the sets are shared by every later call)."""
+    found: dict[type, set] = {kind: set() for kind in PUT_KINDS}
+    for node in sp.preorder_traversal(expr):
+        for kind in PUT_KINDS:
+            if isinstance(node, kind):
+                found[kind].add(node)
+    return found
 
 
 def _shown_number(value: sp.Basic) -> sp.Basic:
@@ -190,8 +202,8 @@ class _UnicodePrinter(_LectureOrder, PrettyPrinter):
         self.names = names
 
     def _print_Indexed(self, expr: sp.Indexed):
-        label = str(expr.base.label)
-        label = self.names.get(label, str(self._print(expr.base.label)))
+        name = str(expr.base.label)
+        label = self.names[name] if name in self.names else str(self._print(expr.base.label))
         return prettyForm(label + subscript([self._index(index) for index in expr.indices]))
 
     def _index(self, index: sp.Basic) -> str:
@@ -590,6 +602,8 @@ def expanded(expr: sp.Basic) -> sp.Basic:
         shown = [put(term, {k: value}) for value in (lo, lo + 1, lo + 2, hi - 1, hi)]
         return _times(coefficient, sp.Add(*shown[:3], sp.Symbol("…"), *shown[3:], evaluate=False))
     sums = expr.atoms(sp.Sum)
+    if not sums:
+        return expr
     outermost = [total for total in sums if not any(other is not total and other.has(total) for other in sums)]
     return rebuilt(expr, {total: _written(total) for total in outermost})
 
