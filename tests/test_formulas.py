@@ -210,3 +210,21 @@ def test_the_float_check_and_sympy_agree_on_functions():
     assert _in_floats(worked) == pytest.approx(float(worked.xreplace(plain).evalf()), rel=1e-14)
     with pytest.raises(TypeError):
         _in_floats(sp.Function("mystery")(sp.Symbol("1")))
+
+
+def test_the_worked_entry_is_not_a_0_or_1_left_by_rounding_off():
+    """A cosine of a vector with itself is 1 computed as 0.9999999999999998: the entry
+    worked out by hand is the first that is neither 0 nor 1, even in floating point."""
+    from dlsteps.model import Step
+    from dlsteps.printers.formulas import _shown_entry
+
+    e = np.array([[0.4942, 0.8717], [-0.6157, -0.584]])
+    norms = np.sqrt((e * e).sum(axis=1))
+    cosines = e @ e.T / np.outer(norms, norms)
+    assert cosines[0, 0] != 1  # the round-off this is about
+    step = Step("cos", "Cosines", symbol=sp.IndexedBase("c"), index=(i, j), formula=x[i, j], value=cosines)
+    assert _shown_entry(step) == (0, 1)
+    step.value = np.array([[0.0, 1.0, 1 - 1e-16], [1.8e-35, 0.5, 2.0]])  # a tiny value is a value: a saturated sigmoid
+    assert _shown_entry(step) == (1, 0)
+    step.value = np.array([[0.0, 1.0], [1.0, 0.0]])  # every entry 0 or 1: the first not 0
+    assert _shown_entry(step) == (0, 1)

@@ -559,17 +559,24 @@ def worked(step: Step, env: dict, number: Callable[[float], str], position: tupl
     return left, numbers, float(np.asarray(step.value)[tuple(at[symbol] for symbol in step.index)])
 
 
+ROUND_OFF = 1e-12
+"""A value this close to 1 is 1 computed in floating point (a cosine of a vector with
+itself, 0.9999999999999998). A value near 0 is a value (a saturated sigmoid's 1.8e-35),
+and a 0 from a zero factor is exactly 0."""
+
+
 def _shown_entry(step: Step) -> tuple[int, ...]:
-    """The entry an array step works out: the first that is neither 0 nor 1 (a 0 usually
-    comes from a zero factor and a 1 from a power 0 or e⁰, and they show nothing), else
-    the first that is not 0, from row 1 of a recurrence (row 0 is its start, row 1 shows
-    the rule); the first of those where every one is 0."""
+    """The entry an array step works out: the first that is neither 0 nor 1 (nor within
+    ROUND_OFF of 1): a 0 usually comes from a zero factor and a 1 from a power 0, e⁰ or a
+    cosine of a vector with itself, and they show nothing; else the first that is not 0,
+    from row 1 of a recurrence (row 0 is its start, row 1 shows the rule); the first of
+    those where every one is 0."""
     values = np.asarray(step.value)
     start = 1 if step.recurrence and values.ndim and values.shape[0] > 1 else 0
     first = (start,) + (0,) * (values.ndim - 1) if values.ndim else ()
     if values.dtype.kind not in "fiub":
         return first
-    for wanted in ((values != 0) & (values != 1), values != 0):
+    for wanted in ((values != 0) & ~np.isclose(values, 1, rtol=0, atol=ROUND_OFF), values != 0):
         wanted = np.array(wanted, dtype=bool, ndmin=1)
         wanted[:start] = False
         found = np.argwhere(wanted)
