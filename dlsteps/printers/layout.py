@@ -12,12 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+
+try:  # Rich's own word wrap; a private module, so without it prose is left to Rich
+    from rich._wrap import divide_line
+except ImportError:  # pragma: no cover
+    divide_line = None
 
 NULL = Style.null()
 """Padding's own style ("none"): its spaces carry no colour."""
@@ -79,7 +83,7 @@ def _rows(part: Text, width: int, options: ConsoleOptions) -> list[str] | None:
     if max(map(cell_len, rows)) <= width and max(map(len, rows)) <= width:  # Rich trims trailing spaces by characters
         return rows
     wraps = not (part.no_wrap if part.no_wrap is not None else options.no_wrap)
-    if part.spans or not wraps or (part.overflow or options.overflow or "fold") != "fold":
+    if divide_line is None or part.spans or not wraps or (part.overflow or options.overflow or "fold") != "fold":
         return None
     rows = [piece for row in rows for piece in _wrapped(row, width)]
     return rows if max(map(cell_len, rows)) <= width else None

@@ -168,7 +168,7 @@ def _equals(*cells: Text, width: int, sign: str = "  =", rows: tuple[int, int] |
     (this is every step's last line, and tables are slow); a table shrinks them where
     they do not. With `rows`, the first cell is art whose baseline is on those rows of
     its first and last slice: the sign goes on the first, later cells on the last."""
-    blocks = [_rows(Text(sign)), *map(_rows, cells)]
+    blocks = [_cell_lines(Text(sign)), *map(_cell_lines, cells)]
     widths = [max(cell_len(plain) for plain, _style, _spans in block) for block in blocks]
     if sum(widths) + len(widths) - 1 > width:
         return _equals_table(Text(sign), *cells)
@@ -198,7 +198,7 @@ def _equals(*cells: Text, width: int, sign: str = "  =", rows: tuple[int, int] |
     return Text("".join(pieces), no_wrap=True, spans=spans)
 
 
-def _rows(cell: Text) -> list[tuple[str, Any, list[Span]]]:
+def _cell_lines(cell: Text) -> list[tuple[str, Any, list[Span]]]:
     """A cell's lines as Text.split cuts them: (text, the cell's style, the spans on it)."""
     if not cell.spans:
         return [(plain, cell.style, []) for plain in cell.plain.split("\n")]
