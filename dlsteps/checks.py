@@ -106,10 +106,19 @@ def _source(name: str, formula: sp.Expr, arguments: tuple) -> str:
     """`def name(_0, _1, ...): return <formula as NumPy code>`, argument k named _k."""
     _PRINTER.arguments = {argument: f"_{number}" for number, argument in enumerate(arguments)}
     try:
-        body = _PRINTER.doprint(formula)
+        body = _code(formula)
     finally:
         _PRINTER.arguments = {}
     return f"def {name}({', '.join(f'_{number}' for number in range(len(arguments)))}):\n    return ({body})\n"
+
+
+def _code(formula: sp.Expr) -> str:
+    """The formula as one NumPy expression, as the printer's `doprint` writes it without
+    the steps that concern other printing (assignments, lists, re(...) of unevaluated
+    expressions), for which it imports sympy.codegen (7 ms). The printer writes constants
+    in place (``inline``) and refuses what it cannot write (strict, as ``human`` printers
+    are), so `doprint` would declare nothing in front of the code either."""
+    return _PRINTER._print(formula)
 
 
 def _names(code: types.CodeType) -> set[str]:

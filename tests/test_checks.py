@@ -289,3 +289,29 @@ def test_every_batched_loss_of_a_lesson_is_its_loss_point_by_point(lesson):
         point = np.asarray(check_.point, dtype=float)
         moved = point + rng.normal(scale=1e-2, size=(4, *point.shape))
         assert np.allclose(check_.losses(moved), [check_.loss(x) for x in moved], rtol=1e-12, atol=1e-14)
+
+
+def test_the_code_of_every_formula_is_what_doprint_writes(monkeypatch):
+    """checks._code prints a formula without `doprint` (which imports sympy.codegen): the
+    same code, for every formula of every lesson, with its arguments named as _source
+    names them, and for a constant, which doprint would declare were it not written in
+    place; a formula it cannot print is refused, not half written."""
+    from dlsteps import catalogue, checks, engine
+
+    written = []
+    monkeypatch.setattr(checks, "_code", lambda formula: written.append((formula, dict(checks._PRINTER.arguments))) or checks._PRINTER.doprint(formula))
+    checks._COMPILED.clear()
+    for lesson in catalogue.names():
+        engine.run(lesson)
+    monkeypatch.undo()
+    assert len(written) > 400
+    for formula, arguments in written:
+        checks._PRINTER.arguments = arguments
+        try:
+            assert checks._code(formula) == checks._PRINTER.doprint(formula), formula
+        finally:
+            checks._PRINTER.arguments = {}
+    x = sp.Symbol("x")
+    assert checks._code(sp.EulerGamma * x) == checks._PRINTER.doprint(sp.EulerGamma * x) == "x*euler_gamma"
+    with pytest.raises(Exception, match="Unsupported"):
+        checks._code(sp.Integral(x, x))
