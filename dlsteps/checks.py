@@ -6,7 +6,6 @@ stops with exit status 1 and nothing is printed as if it were fine.
 from __future__ import annotations
 
 import builtins
-import functools
 import importlib
 import types
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from sympy.printing.numpy import NumPyPrinter
 from dlsteps.errors import LessonError
 from dlsteps.i18n import _
 from dlsteps.model import CHECK_CODE, CHECK_FD, CHECK_FD_KINK, CHECK_FD_UNSETTLED, CHECK_FORMULA, Caution, Derivation, GradientCheck, Step
-from dlsteps.symbolic import Maximum
+from dlsteps.symbolic import Maximum, used
 
 RTOL, ATOL = 1e-9, 1e-12
 """Pairing tolerance: the formula and the NumPy trace are both float64."""
@@ -36,14 +35,8 @@ agree to 1e-8 relative, tight enough to catch a target that does not sum to 1.""
 
 def _arguments(formula: sp.Expr, env: dict) -> list:
     """The bound symbols and indexed bases that `formula` uses."""
-    used = _used(formula)
-    return [key for key in env if key in used]
-
-
-@functools.lru_cache(maxsize=4096)  # each formula is written into code, then evaluated
-def _used(formula: sp.Expr) -> frozenset:
-    """The symbols and indexed bases in `formula`."""
-    return frozenset({indexed.base for indexed in formula.atoms(sp.Indexed)} | formula.atoms(sp.IndexedBase) | formula.free_symbols)
+    symbols = used(formula)
+    return [key for key in env if key in symbols]
 
 
 class _ArrayPrinter(NumPyPrinter):

@@ -305,11 +305,13 @@ class Derivation:
         """
         import sympy as sp
 
-        bases = {indexed.base for indexed in formula.atoms(sp.Indexed)} | formula.atoms(sp.IndexedBase)
+        from dlsteps.symbolic import used
+
+        symbols = used(formula)
+        bases = {s for s in symbols if isinstance(s, sp.IndexedBase)}
         labels = {base.label for base in bases}
-        used = bases | {s for s in formula.free_symbols if isinstance(s, sp.Symbol) and s not in labels}
         owners = set()
-        for symbol in used:
+        for symbol in bases | {s for s in symbols if isinstance(s, sp.Symbol) and s not in labels}:
             if symbol in self.owners:
                 owners.add(self.owners[symbol])
             elif symbol not in self.env and not symbol.is_integer:

@@ -7,9 +7,12 @@
 - `Quotient(x, q)`, `Remainder(x, q)`: ⌊x/q⌋ and x mod q of whole numbers (a flat index
   split into row and column), which stay whole numbers in NumPy.
 - `in_order(expr)`: a sum or product built unevaluated, printed in the order written.
+- `used(formula)`: the symbols, arrays and array entries a formula uses.
 """
 
 from __future__ import annotations
+
+import functools
 
 import sympy as sp
 from sympy.printing.pretty.stringpict import prettyForm
@@ -27,6 +30,13 @@ def in_order(expr: sp.Basic) -> sp.Basic:
     first, the number and symbols before functions)."""
     IN_ORDER.add(expr)
     return expr
+
+
+@functools.lru_cache(maxsize=4096)  # asked when a step is added (its dependencies), then by its checks
+def used(formula: sp.Basic) -> frozenset:
+    """The free symbols of `formula` (its array entries among them, x[k] as a whole) and
+    the arrays (IndexedBase) whose entries it uses."""
+    return frozenset({indexed.base for indexed in formula.atoms(sp.Indexed)} | formula.atoms(sp.IndexedBase) | formula.free_symbols)
 
 
 class Maximum(sp.Function):
