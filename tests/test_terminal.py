@@ -70,3 +70,25 @@ def test_the_pager_keeps_the_text_on_the_screen_like_git():
     assert status == 0 and "LESS=FRX" in output
     status, output = in_pty("kl", rows=24, PAGER="env", LESS="-S")
     assert status == 0 and "LESS=-S" in output
+
+
+def test_an_equals_cell_is_cut_into_lines_as_text_split_cuts_it():
+    """terminal._cell_lines gives each line of a cell its spans as Text.split does: cut at
+    the newlines, in their order, empty ones dropped (spans across lines, on a newline,
+    touching a line's ends, empty)."""
+    import random
+
+    from rich.text import Span, Text
+
+    from dlsteps.printers.terminal import _cell_lines
+
+    rng = random.Random(3)
+    for _ in range(400):
+        plain = "".join(rng.choice("ab\n") for _ in range(rng.randint(0, 14)))
+        spans = []
+        for _ in range(rng.randint(0, 6)):
+            first = rng.randint(0, len(plain))
+            spans.append(Span(first, rng.randint(first, len(plain)), rng.choice(["dim", "bold", "red"])))
+        cell = Text(plain, "cyan", spans=spans)
+        expected = [(line.plain, line.style, line.spans) for line in cell.split("\n", allow_blank=True)]
+        assert _cell_lines(cell) == expected, (plain, spans)

@@ -199,10 +199,18 @@ def _equals(*cells: Text, width: int, sign: str = "  =", rows: tuple[int, int] |
 
 
 def _cell_lines(cell: Text) -> list[tuple[str, Any, list[Span]]]:
-    """A cell's lines as Text.split cuts them: (text, the cell's style, the spans on it)."""
-    if not cell.spans:
-        return [(plain, cell.style, []) for plain in cell.plain.split("\n")]
-    return [(line.plain, line.style, line.spans) for line in cell.split("\n", allow_blank=True)]
+    """A cell's lines as Text.split cuts them: (text, the cell's style, its spans cut to
+    the line, in their order, those left empty dropped; a cell of one line keeps them all)."""
+    if "\n" not in cell.plain:
+        return [(cell.plain, cell.style, list(cell.spans))]
+    lines, start = [], 0
+    for plain in cell.plain.split("\n"):
+        end = start + len(plain)
+        spans = [Span(max(first, start) - start, min(last, end) - start, style)
+                 for first, last, style in cell.spans if min(last, end) > max(first, start)]
+        lines.append((plain, cell.style, spans))
+        start = end + 1
+    return lines
 
 
 def _equals_table(*cells: RenderableType) -> Table:
