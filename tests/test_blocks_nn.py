@@ -380,3 +380,16 @@ def test_binary_cross_entropy_reads_t_log_o_first():
     check(d)
     assert "(tᵢ⋅log(oᵢ) + (1 - tᵢ)⋅log(1 - oᵢ))" in unicode(mean.loss.formula, d.names)
     assert unicode(one.loss.formula, d.names) == "-(y⋅log(p) + (1 - y)⋅log(1 - p))"
+
+
+def test_the_sigmoid_formula_is_sympy_s_own_one_over_one_plus_exp():
+    """activations.formula builds σ(z) without SymPy's evaluation of the reciprocal where z
+    has a symbol (slow, and it changes nothing): the very expression SymPy builds, for a
+    symbol, an array entry, a sum, a scaled difference; and SymPy's number for a number."""
+    w, x = sp.IndexedBase("w"), sp.IndexedBase("x")
+    i, k, n = sp.symbols("i k n", integer=True)
+    for z in (sp.Symbol("z"), x[i], sp.Sum(w[k] * x[k], (k, 0, n - 1)) + sp.Symbol("b"), 50 * (sp.Symbol("t") - sp.Rational(1, 4)),
+              sp.Integer(0), sp.Float(2.5)):
+        built = act.formula("sigmoid", z)
+        assert built == 1 / (1 + sp.exp(-z)) and sp.srepr(built) == sp.srepr(1 / (1 + sp.exp(-z))), z
+    assert act.formula("sigmoid", sp.Integer(0)) == sp.Rational(1, 2)
