@@ -30,7 +30,7 @@ from dlsteps.errors import InputError
 from dlsteps.inputs import Given
 from dlsteps.i18n import _
 from dlsteps.model import Caution, Chart, Derivation, GradientCheck
-from dlsteps.symbolic import Maximum, Quotient, Remainder
+from dlsteps.symbolic import Maximum, Quotient, Remainder, exponential
 
 META = {
     "title": "Recurrent neural network and backpropagation through time",
@@ -296,8 +296,8 @@ def _loss(d: Derivation, h: dict, v: dict, s: dict) -> None:
                     code="o = h @ V.T", concept="dense.forward")
     d.step("shift", _("Shift by the largest logit of each step"), explanation=_("Softmax is unchanged by subtracting m_t from every logit of step t; then no exponential overflows."),
            symbol=m, index=(t,), formula=_maximum(o), value=v["m"], code="m = o.max(axis=1)", concept="softmax_ce.shift")
-    shifted = total(sp.exp(o[t, l] - m[t]), l, n)
-    s["y"] = d.step("softmax", _("Softmax at every step"), symbol=y, index=(t, k), formula=sp.exp(o[t, k] - m[t]) / shifted, value=v["y"],
+    shifted = total(exponential(o[t, l] - m[t]), l, n)
+    s["y"] = d.step("softmax", _("Softmax at every step"), symbol=y, index=(t, k), formula=exponential(o[t, k] - m[t]) / shifted, value=v["y"],
                     code="y = np.exp(o - m[:, None]) / np.exp(o - m[:, None]).sum(axis=1, keepdims=True)", concept="softmax_ce.softmax")
     d.step("log_softmax", _("Log-probabilities"), explanation=_("log y_tk = o_tk - m_t - log Σ_l exp(o_tl - m_t): exact even where y_tk underflows to 0."),
            symbol=log_y, index=(t, k), formula=sp.Add(o[t, k], -m[t], -sp.log(shifted), evaluate=False), value=v["log_y"],

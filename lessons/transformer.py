@@ -35,7 +35,7 @@ from dlsteps.blocks.symbols import i, j, k, l, size, t, total
 from dlsteps.errors import InputError, LessonError
 from dlsteps.i18n import N_, _
 from dlsteps.model import Derivation
-from dlsteps.symbolic import Maximum
+from dlsteps.symbolic import Maximum, exponential
 
 WORDS = ["<s>", "</s>", "I", "love", "you", "pizza", "나는", "너를", "피자를", "사랑해", "좋아해"]
 
@@ -512,7 +512,7 @@ def _output(d: Derivation, h: dict, N, labels: tuple):
     P = sp.IndexedBase("P")
     shift = d.step("out.shift", _("Shift each row by its largest logit"), explanation=_("m_t = max_v o_tv: exp never overflows."),
                    symbol=m, index=(t,), formula=Maximum(o[t, v], v, 0, NV - 1), value=m_v, code="m_o = o.max(axis=1)", concept="softmax_ce.shift")
-    d.step("out.exp", _("Exponentials"), symbol=u, index=(t, v), formula=sp.exp(o[t, v] - m[t]), value=u_v,
+    d.step("out.exp", _("Exponentials"), symbol=u, index=(t, v), formula=exponential(o[t, v] - m[t]), value=u_v,
                  code="u_o = np.exp(o - m_o[:, None])", concept="softmax_ce.exp", labels=(labels, words))
     total_ = d.step("out.sum", _("Row sums"), symbol=Z, index=(t,), formula=total(u[t, v], v, NV), value=Z_v, code="Z_o = u_o.sum(axis=1)",
                     concept="softmax_ce.sum")

@@ -23,6 +23,7 @@ from dlsteps.blocks.symbols import Names, at_index, i
 from dlsteps.errors import LessonError
 from dlsteps.i18n import N_, _
 from dlsteps.model import Caution, Derivation, GradientCheck, Step
+from dlsteps.symbolic import exponential
 
 KINDS = ("sigmoid", "tanh", "relu")
 NAMES = {"a": "a"}
@@ -61,7 +62,7 @@ def prime_values(kind: str, z: Any) -> np.ndarray:
 
 def formula(kind: str, z: Any) -> sp.Expr:
     """f(z) as SymPy: 1/(1 + exp(-z)), tanh(z), Max(0, z)."""
-    return {"sigmoid": lambda: _reciprocal(1 + sp.exp(-z)), "tanh": lambda: sp.tanh(z), "relu": lambda: sp.Max(0, z)}[_kind(kind)]()
+    return {"sigmoid": lambda: _reciprocal(1 + exponential(-z)), "tanh": lambda: sp.tanh(z), "relu": lambda: sp.Max(0, z)}[_kind(kind)]()
 
 
 def _reciprocal(denominator: sp.Expr) -> sp.Expr:

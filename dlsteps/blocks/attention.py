@@ -36,7 +36,7 @@ from dlsteps.blocks.symbols import D, Names, at_index, i, j, k, l, m, n, size, t
 from dlsteps.errors import LessonError
 from dlsteps.i18n import _
 from dlsteps.model import Caution, Derivation, GradientCheck, Step
-from dlsteps.symbolic import Maximum
+from dlsteps.symbolic import Maximum, exponential
 
 NAMES = {"scores": "S", "mask": "M", "masked": ("S_masked", "S̃", r"\tilde{S}"), "m": "m", "u": "u", "Z": "Z",
          "weights": "A", "output": "O"}
@@ -211,7 +211,7 @@ def _softmax(d: Derivation, logits: Step, name: Names, at: str, counts: dict, la
                    symbol=mu, index=(i,), formula=Maximum(S[i, j], j, 0, keys - 1), value=values.max(axis=1),
                    code=f"{mv} = {logits.var}.max(axis=1)", concept="attention.shift")
     exps = np.exp(values - shift.value[:, None])
-    exp = d.step(f"{at}exp", _("Exponentials"), symbol=u, index=(i, j), formula=sp.exp(S[i, j] - mu[i]), value=exps,
+    exp = d.step(f"{at}exp", _("Exponentials"), symbol=u, index=(i, j), formula=exponential(S[i, j] - mu[i]), value=exps,
                  code=f"{uv} = np.exp({logits.var} - {mv}[:, None])", concept="attention.exp", labels=labels,
                  notes=_zero_notes(values, exps))
     sum_ = d.step(f"{at}sum", _("Row sums"), symbol=Z, index=(i,), formula=total(u[i, j], j, keys), value=exps.sum(axis=1),

@@ -21,7 +21,7 @@ from dlsteps.blocks.symbols import Names, i, j, k, n, size, total, written_produ
 from dlsteps.errors import LessonError
 from dlsteps.i18n import _
 from dlsteps.model import Caution, Derivation, GradientCheck, Step
-from dlsteps.symbolic import Maximum
+from dlsteps.symbolic import Maximum, exponential
 
 OVERFLOW = 709.78  # exp(x) overflows float64 above log(1.797e308)
 UNDERFLOW = -745.13  # exp(x) is 0 in float64 below log(4.9e-324)
@@ -76,7 +76,7 @@ def softmax(d: Derivation, logits: Any, *, at: str = "", count: sp.Symbol = n, n
                    symbol=m, formula=Maximum(o[k], k, 0, count - 1), value=float(values.max()),
                    code=f"{m} = {ov}.max()", concept="softmax_ce.shift", notes=_range_note(values), substitute=True)
     exps = np.exp(values - shift.value)
-    exp = d.step(f"{at}exp", _("Exponentials"), symbol=u, index=(i,), formula=sp.exp(o[i] - m), value=exps,
+    exp = d.step(f"{at}exp", _("Exponentials"), symbol=u, index=(i,), formula=exponential(o[i] - m), value=exps,
                  code=f"{u} = np.exp({ov} - {m})", concept="softmax_ce.exp")
     sum_ = d.step(f"{at}sum", _("Their sum"), symbol=S, formula=total(u[k], k, count), value=float(exps.sum()),
                   code=f"{S} = {u}.sum()", concept="softmax_ce.sum", substitute=True)
@@ -96,7 +96,7 @@ def jacobian(d: Derivation, sm: Softmax, *, at: str = "", names: dict | None = N
     name = Names(d, {"J": "J"}, names)
     o, m, y = sm.logits.symbol, sm.shift.symbol, sm.probs.symbol
     count = sm.size
-    y_of_o = sp.exp(o[i] - m) / total(sp.exp(o[k] - m), k, count)
+    y_of_o = exponential(o[i] - m) / total(exponential(o[k] - m), k, count)
     raw = sp.diff(y_of_o, o[j])
     values = sm.probs.value
     matrix = values[:, None] * (np.eye(len(values)) - values[None, :])
@@ -123,7 +123,7 @@ def prove_jacobian(raw: sp.Expr, simplified: sp.Expr, o: sp.IndexedBase, m: sp.S
     reach 0)."""
     sifted = raw.replace(lambda x: isinstance(x, sp.Sum) and x.has(sp.KroneckerDelta),
                          lambda x: x.function.subs(k, j))
-    denominator = total(sp.exp(o[k] - m), k, count)
+    denominator = total(exponential(o[k] - m), k, count)
     in_y = sifted.subs({sp.exp(o[i] - m): y[i] * denominator, sp.exp(o[j] - m): y[j] * denominator})
     difference = in_y - simplified
     if sp.expand(difference) != 0 and sp.simplify(difference) != 0:
