@@ -8,7 +8,8 @@
   split into row and column), which stay whole numbers in NumPy.
 - `in_order(expr)`: a sum or product built unevaluated, printed in the order written.
 - `used(formula)`: the symbols, arrays and array entries a formula uses.
-- `exponential(x)`: SymPy's exp(x), built without an evaluation that cannot change it.
+- `exponential(x)`, `logarithm(x)`: SymPy's exp(x) and log(x), built without an evaluation
+  that cannot change them.
 """
 
 from __future__ import annotations
@@ -38,20 +39,6 @@ def used(formula: sp.Basic) -> frozenset:
     """The free symbols of `formula` (its array entries among them, x[k] as a whole) and
     the arrays (IndexedBase) whose entries it uses."""
     return frozenset({indexed.base for indexed in formula.atoms(sp.Indexed)} | formula.atoms(sp.IndexedBase) | formula.free_symbols)
-
-
-PLAIN = (sp.Add, sp.Mul, sp.Pow, sp.Symbol, sp.Indexed, sp.IndexedBase, sp.Rational)
-"""What a plain argument is made of: sums, products and powers of symbols, array entries
-and exact numbers (no function, no float, no π or i)."""
-
-
-def exponential(x: sp.Expr) -> sp.Expr:
-    """exp(x), the expression SymPy builds. Held unevaluated where x is plain (PLAIN) and
-    has a symbol: SymPy's evaluation looks there for a log, a multiple of πi or a zero
-    sum, finds none, and costs 0.5-1.5 ms a formula, taking exp of every term of a sum."""
-    x = sp.sympify(x)
-    plain = bool(x.free_symbols) and all(isinstance(node, PLAIN) for node in sp.preorder_traversal(x))
-    return sp.exp(x, evaluate=not plain)
 
 
 class Maximum(sp.Function):
@@ -169,3 +156,31 @@ class Remainder(sp.Function):
 
     def _numpycode(self, printer) -> str:
         return f"(({printer._print(self.args[0])}) % ({printer._print(self.args[1])}))"
+
+
+PLAIN = (sp.Add, sp.Mul, sp.Pow, sp.Symbol, sp.Indexed, sp.IndexedBase, sp.Rational, Maximum)
+"""What a plain argument is made of: sums, products and powers of symbols, array entries,
+exact numbers and maxima over an index (no other function, no float, no π or i)."""
+
+
+def _plain(x: sp.Basic) -> bool:
+    """Whether x is made of PLAIN nodes only and has a symbol."""
+    return bool(x.free_symbols) and all(isinstance(node, PLAIN) for node in sp.preorder_traversal(x))
+
+
+def exponential(x: sp.Expr) -> sp.Expr:
+    """exp(x), the expression SymPy builds. Held unevaluated where x is plain (PLAIN) and
+    has a symbol: SymPy's evaluation looks there for a log, a multiple of πi or a zero
+    sum, finds none, and costs 0.5-1.5 ms a formula, taking exp of every term of a sum."""
+    x = sp.sympify(x)
+    return sp.exp(x, evaluate=not _plain(x))
+
+
+def logarithm(x: sp.Expr) -> sp.Expr:
+    """log(x), the expression SymPy builds. Held unevaluated where x is a sum of
+    exponentials of plain arguments over a range not known to be empty (the denominator
+    of a softmax): SymPy's evaluation asks at length whether it is zero, a number or
+    imaginary (4 ms), and it is none of them."""
+    x = sp.sympify(x)
+    softmax_sum = isinstance(x, sp.Sum) and isinstance(x.function, sp.exp) and _plain(x.function.args[0]) and x.has_empty_sequence is not True
+    return sp.log(x, evaluate=not softmax_sum)

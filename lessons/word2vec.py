@@ -34,7 +34,7 @@ from dlsteps.blocks.symbols import N, i, j, k, l, size, t, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
 from dlsteps.model import Caution, Chart, Derivation, GradientCheck
-from dlsteps.symbolic import Maximum, exponential
+from dlsteps.symbolic import Maximum, exponential, logarithm
 
 META = {
     "title": "Word2Vec: CBOW and skip-gram",
@@ -579,7 +579,7 @@ def _loss_after(ctx, n, x, tgt, new_in, new_out, loss) -> None:
     value = _logits_loss(output.z.value, n.target)
     after = d.step(f"{n.at}loss_after", _("Loss after the update"),
                    explanation=_("L' = -Σ_k t_k log softmax(o')_k = max_l o'_l + log Σ_k exp(o'_k - max_l o'_l) - Σ_k t_k o'_k (t sums to 1; the shift keeps exp from overflowing)."),
-                   symbol=_symbol(d, f"L_new_{tag}", "L′", "L'", False), formula=sp.Add(shift, sp.log(total(exponential(o[k] - shift), k, V)), -total(sp.Mul(t_[k], o[k], evaluate=False), k, V), evaluate=False),
+                   symbol=_symbol(d, f"L_new_{tag}", "L′", "L'", False), formula=sp.Add(shift, logarithm(total(exponential(o[k] - shift), k, V)), -total(sp.Mul(t_[k], o[k], evaluate=False), k, V), evaluate=False),
                    value=value, code=f"L_new_{tag} = o_new_{tag}.max() + np.log(np.exp(o_new_{tag} - o_new_{tag}.max()).sum()) - o_new_{tag}[int(tau_{tag})]",
                    concept="word2vec.loss_after", substitute=True, notes=(_after_numbers(output.z.value, n.target, value),))
     d.step(f"{n.at}loss_change", _("Change of the loss"), explanation=_("ΔL = L' - L: negative when the update reduced the loss."),

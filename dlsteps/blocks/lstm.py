@@ -44,7 +44,7 @@ from dlsteps.blocks import activations
 from dlsteps.blocks.symbols import D, H, Names, T, i, j, k, n, size, t, total, written_product, written_sum
 from dlsteps.i18n import N_, _
 from dlsteps.model import Caution, Derivation, GradientCheck, Step
-from dlsteps.symbolic import Maximum, exponential
+from dlsteps.symbolic import Maximum, exponential, logarithm
 
 GATES = ("f", "i", "c", "o")
 KIND = {"f": "sigmoid", "i": "sigmoid", "c": "tanh", "o": "sigmoid"}
@@ -676,7 +676,7 @@ def readout(d: Derivation, cell: Cell, W: Any, target: Any, b: Any = None, *, at
     log_value = g_value - shift.value[:, None] - np.log(np.exp(g_value - shift.value[:, None]).sum(axis=1, keepdims=True))
     log_probs = d.step(f"{at}log_softmax", _("Log-probabilities"), explanation=_("log ŷ_{t,i} = g_{t,i} - m_t - log Σ_k exp(g_{t,k} - m_t): exact even where ŷ underflows to 0."),
                        symbol=name.array("log_y"), index=(t, i), lhs=sp.log(probs.symbol[t, i]),
-                       formula=written_sum(g.symbol[t, i], -shift.symbol[t], -sp.log(total(exponential(g.symbol[t, k] - shift.symbol[t]), k, classes))),
+                       formula=written_sum(g.symbol[t, i], -shift.symbol[t], -logarithm(total(exponential(g.symbol[t, k] - shift.symbol[t]), k, classes))),
                        value=log_value, concept="softmax_ce.log_softmax", labels=_labels(g_value),
                        code=f"{name.plain('log_y')} = {g.var} - {shift.var}[:, None] - np.log(np.exp({g.var} - {shift.var}[:, None]).sum(axis=1, keepdims=True))")
     y = np.asarray(target.value, float)
