@@ -2,6 +2,7 @@
 encoding against the published formula and hand values, the causal mask's exact zeros,
 d_model 64 / 16 positions, Hypothesis over small sizes, and bad inputs exit 2."""
 
+import io
 import json
 import math
 import warnings
@@ -206,7 +207,7 @@ def test_d_model_64_and_16_positions_summarized_on_the_terminal_but_whole_in_jso
     compare(d)
     from rich.console import Console
 
-    console = Console(width=80, record=True, file=open("/dev/null", "w"))
+    console = Console(width=80, record=True, file=io.StringIO())
     console.print(terminal.render(d))
     text = console.export_text()
     assert "(16×64)" in text and "⋯" in text and "json has every value" in text
@@ -295,7 +296,7 @@ def test_formulas_are_written_in_the_papers_order_and_name_their_inputs():
     assert "Σ_j Nᵈ¹_tj W_Qᶜ_(h·d_k + k),j with h·d_k = 3" in d["cross.h1.q"].explanation
     from rich.console import Console
 
-    console = Console(width=80, record=True, file=open("/dev/null", "w"))
+    console = Console(width=80, record=True, file=io.StringIO())
     console.print(terminal.render(d))
     text = console.export_text()
     assert "Token(" not in text and "E[srcₜ,j]" in text and "o[t,tgtₜ]" in text
