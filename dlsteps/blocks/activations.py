@@ -62,14 +62,15 @@ def prime_values(kind: str, z: Any) -> np.ndarray:
 
 def formula(kind: str, z: Any) -> sp.Expr:
     """f(z) as SymPy: 1/(1 + exp(-z)), tanh(z), Max(0, z)."""
-    return {"sigmoid": lambda: _reciprocal(1 + exponential(-z)), "tanh": lambda: sp.tanh(z), "relu": lambda: sp.Max(0, z)}[_kind(kind)]()
+    return {"sigmoid": lambda: _sigmoid(z), "tanh": lambda: sp.tanh(z), "relu": lambda: sp.Max(0, z)}[_kind(kind)]()
 
 
-def _reciprocal(denominator: sp.Expr) -> sp.Expr:
-    """1/denominator, the same expression as SymPy's; held unevaluated where the
-    denominator has a symbol, for then SymPy finds nothing to simplify, only after asking
-    whether exp(-z) could be infinite, which costs 1.5 to 10 ms a formula."""
-    return sp.Pow(denominator, -1, evaluate=not sp.sympify(denominator).free_symbols)
+def _sigmoid(z: Any) -> sp.Expr:
+    """1/(1 + exp(-z)), the expression SymPy builds. The reciprocal is held unevaluated
+    where z has a symbol: SymPy finds nothing to simplify in (1 + exp(-z))⁻¹ then, only
+    after asking whether exp(-z) could be infinite (1.5 to 10 ms a formula)."""
+    denominator = 1 + exponential(-z)
+    return sp.Pow(denominator, -1, evaluate=not denominator.free_symbols)
 
 
 def prime_formula(kind: str, z: Any, a: Any) -> sp.Expr:
