@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from dlsteps.blocks import normalization as norm
-from dlsteps.blocks.activations import sigmoid
+from dlsteps.blocks.activations import formula as activation, sigmoid
 from dlsteps.blocks.symbols import D, j, k, total
 from dlsteps.errors import InputError
 from dlsteps.i18n import _
@@ -190,7 +190,7 @@ def _slopes(d: Derivation, z, tag: str, label: str, mark: tuple[str, str]):
     s = d.name(sp.IndexedBase(f"s_{tag}"), "s" + mark[0], f"s^{{{mark[1]}}}")
     values = sigmoid(Z)
     d.step(f"sigmoid_{tag}", _("Sigmoid of the pre-activations {label}").format(label=label), symbol=a, index=(b, j),
-           formula=1 / (1 + sp.exp(-z.symbol[b, j])), value=values, code=f"a_{tag} = sigmoid({z.var})", concept="batchnorm.sigmoid")
+           formula=activation("sigmoid", z.symbol[b, j]), value=values, code=f"a_{tag} = sigmoid({z.var})", concept="batchnorm.sigmoid")
     slopes = values * (1 - values)
     d.step(f"slope_{tag}", _("Sigmoid slopes σ'(z) {label}").format(label=label), symbol=s, index=(b, j),
            formula=a[b, j] * (1 - a[b, j]), value=slopes, code=f"s_{tag} = a_{tag} * (1 - a_{tag})", concept="batchnorm.slope",
