@@ -323,7 +323,9 @@ def invoked(arguments: list[str]) -> tuple[Any, list[str], str]:
         # collector's passes cost 5-8% of the run.
         gc.disable()
         _add_lesson(alone, catalogue.get(first))
-    elif first in {"list", "export"}:
+        return typer.main.get_command(alone), arguments[1:], f"dlsteps {first}"
+    gc.enable()  # a quiz, a check or an export may run long: the collector is back on
+    if first in {"list", "export"}:
         alone.registered_commands += [info for info in _app.registered_commands if info.name == first]
     else:
         return typer.main.get_command(complete()), arguments, "dlsteps"

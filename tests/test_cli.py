@@ -303,3 +303,22 @@ def test_a_lesson_process_ends_with_everything_written(cli):
     early = subprocess.run(f"'{sys.executable}' -m dlsteps transformer --no-pager | head -1", shell=True,
                            capture_output=True, text=True, timeout=120)
     assert early.stdout.count("\n") == 1 and early.stderr == ""
+
+
+COLLECTOR_PROBE = """
+import gc, sys
+from dlsteps import cli, launch
+sys.argv = ["dlsteps", sys.argv[1], "--help"]
+cli.main = lambda: print(gc.isenabled()) or 0  # what launch leaves the command line
+launch.main()
+cli.invoked([sys.argv[1], "--help"])
+print(gc.isenabled())
+"""
+
+
+@pytest.mark.parametrize("command, during", [("softmax", False), ("quiz", True), ("check", True), ("export", True)])
+def test_the_collector_is_off_while_importing_and_for_a_lesson_only(command, during):
+    # Off from the start (the imports make no garbage), back on for the commands that may run long.
+    result = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", str(during)]
