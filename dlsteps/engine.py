@@ -17,7 +17,9 @@ def run(name: str, typed: dict[str, tuple[str, str]] | None = None, seed: int | 
     info = catalogue.get(name)
     given = resolve(info, typed or {}, seed)  # a bad input is refused before SymPy and NumPy load
     from dlsteps.checks import check
+    from dlsteps.symbolic import lean_sums
 
+    lean_sums()
     derivation = Derivation(lesson=info.name, title=_(info.title), lecture=info.lecture, seed=seed, lang=language())
     catalogue.load(info).derive(derivation, given)
     options = {spec.name: spec.option for spec in info.inputs}

@@ -15,6 +15,8 @@ import sys
 
 from rich.console import Console, RenderableType
 
+from dlsteps import twofold
+
 
 FILE_WIDTH = 100
 
@@ -68,12 +70,7 @@ def show(renderable: RenderableType | str, paging: bool = True) -> None:
     (Korean titles) are escaped.
     """
     out = console()
-    if isinstance(renderable, str):
-        text = renderable
-    else:
-        with out.capture() as captured:
-            out.print(renderable, crop=False)
-        text = captured.get()
+    text = renderable if isinstance(renderable, str) else twofold.rendered(out, renderable)
     if not unicode_ok():
         text = text.translate(ASCII)
     if paging and out.is_terminal and text.count("\n") >= out.height and page(text):

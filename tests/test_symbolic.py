@@ -35,3 +35,54 @@ def test_logarithm_is_sympy_s_log_whether_or_not_it_evaluates():
     for argument in arguments:
         assert sp.srepr(logarithm(argument)) == sp.srepr(sp.log(argument)), argument
     assert logarithm(sp.exp(sp.Rational(1, 2))) == sp.Rational(1, 2)
+
+
+SUMS = """
+import sys
+import sympy as sp
+from dlsteps import symbolic
+if sys.argv[1] == "lean":
+    symbolic.lean_sums()
+    symbolic.lean_sums()  # a second call changes nothing
+x, y, z = sp.symbols("x y z")
+o, k, n = sp.IndexedBase("o"), sp.Symbol("k", integer=True), sp.Symbol("n", integer=True)
+sums = [x + y, x + x, 2 + x - 2, sp.Rational(1, 2) + x / 3, sp.oo + x, sp.nan + x, sp.I + 1 + x, x * y + y * x,
+        sp.Sum(o[k], (k, 0, n - 1)) + o[0], sp.exp(x) + sp.exp(x), sp.Float(0.1) + sp.Rational(1, 3),
+        sp.AccumBounds(0, 1) + x, sp.MatrixSymbol("A", 2, 2) + sp.MatrixSymbol("B", 2, 2), sp.Add(y, x, evaluate=False) + z]
+print("tensor loaded:", "sympy.tensor.tensor" in sys.modules)
+print(*map(sp.srepr, sums), sep="\\n")
+from sympy.tensor.tensor import TensorIndexType, tensor_heads, tensor_indices
+L = TensorIndexType("L")
+i = tensor_indices("i", L)
+A, B = tensor_heads("A B", [L])
+print(sp.srepr(A(i) + B(i) + A(i)), sp.srepr(x + y + x), sep="\\n")
+"""
+
+
+def test_lean_sums_are_sympy_s_sums_without_loading_tensors():
+    """SymPy's Add skips its import of sympy.tensor.tensor while that module is not loaded:
+    the same sums (numbers, infinities, matrices, bounds, unevaluated ones), and tensor sums
+    still work once tensors are loaded."""
+    import subprocess
+    import sys
+
+    runs = {mode: subprocess.run([sys.executable, "-c", SUMS, mode], capture_output=True, text=True, timeout=120)
+            for mode in ("sympy", "lean")}
+    assert all(run.returncode == 0 for run in runs.values()), runs
+    assert runs["lean"].stdout.splitlines()[0] == "tensor loaded: False"
+    assert runs["sympy"].stdout.splitlines()[0] == "tensor loaded: True"  # SymPy's own Add loads it at the first sum
+    assert runs["lean"].stdout.splitlines()[1:] == runs["sympy"].stdout.splitlines()[1:]
+    assert "TensAdd" in runs["lean"].stdout.splitlines()[-2]
+
+
+def test_a_lesson_loads_neither_tensors_nor_units():
+    """A lesson's run, printed in every format, needs neither module its SymPy functions import."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom dlsteps import engine, formats\nd = engine.run('lstm')\n"
+             "for name in ('terminal', 'json', 'markdown', 'latex'): formats.as_text(d, name)\n"
+             "print(sorted(m for m in ('sympy.tensor.tensor', 'sympy.physics.units') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+

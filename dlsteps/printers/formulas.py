@@ -7,12 +7,9 @@ lesson wrote its terms.
 
 from __future__ import annotations
 
-import builtins
 import functools
 import itertools
 import math
-import sys
-import types
 from collections.abc import Callable
 from typing import Any
 from dataclasses import dataclass
@@ -28,7 +25,7 @@ from sympy.printing.str import StrPrinter
 
 from dlsteps.i18n import _
 from dlsteps.model import Step
-from dlsteps.symbolic import IN_ORDER, Maximum
+from dlsteps.symbolic import IN_ORDER, Maximum, without_import
 
 def written(expr: sp.Add | sp.Mul) -> bool:
     """Whether a sum or product was built unevaluated in the order the lesson wrote it:
@@ -43,28 +40,6 @@ def _reordered(expr: sp.Add | sp.Mul) -> bool:
     and products compares their arguments in order, so the cache tells the orders apart)."""
     with sp.evaluate(True):
         return expr.args != expr.func(*expr.args).args
-
-
-class _NoUnits:
-    """Stands in for `sympy.physics.units` where that package is not loaded yet: no
-    expression can hold a unit quantity then, so no object is a `Quantity`."""
-
-    class Quantity:
-        pass
-
-
-def _without_units(method: types.FunctionType) -> types.FunctionType:
-    """SymPy's `method` with its ``from sympy.physics.units import Quantity`` answered by
-    `_NoUnits` while the units are not loaded. PrettyPrinter._print_Mul imports them to
-    sort unit quantities last in a product; loading all of physics.units for that costs
-    150-190 ms at the first product, and no dlsteps formula has a unit."""
-    def importer(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "sympy.physics.units" and name not in sys.modules:
-            return _NoUnits
-        return builtins.__import__(name, globals, locals, fromlist, level)
-
-    space = {**method.__globals__, "__builtins__": {**vars(builtins), "__import__": importer}}
-    return types.FunctionType(method.__code__, space, method.__name__, method.__defaults__, method.__closure__)
 
 
 def lecture_order(terms: list) -> list:
@@ -247,7 +222,9 @@ class _UnicodePrinter(_LectureOrder, PrettyPrinter):
         top = prettyForm(*self._print(deriv.expr).left("∂"))
         return top / prettyForm(*self._print(variable).left("∂"))
 
-    _print_Mul = _without_units(PrettyPrinter._print_Mul)
+    # PrettyPrinter._print_Mul imports sympy.physics.units to sort unit quantities last
+    # in a product: 150-190 ms at the first product, and no dlsteps formula has a unit
+    _print_Mul = without_import(PrettyPrinter._print_Mul, "sympy.physics.units")
 
     def _print_Max(self, expr: sp.Max):
         return self._print_Function(expr, func_name="max")

@@ -4,16 +4,17 @@ A step's formulas, worked numbers and grids are hundreds of lines of text that a
 the screen, and its explanations and notes are prose in one style. Rich would wrap, crop and
 pad each of them again through its general machinery (a sixth of a lesson's run);
 `Indented` lays such text out once, cut where Rich's word wrap cuts it, and leaves
-everything else to Rich.
+everything else to Rich. `Later` builds a part of a view only when it is rendered.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -123,3 +124,25 @@ def _lines(segments: Iterable[Segment]) -> Iterator[list[Segment]]:
                 line = []
     if line:
         yield line
+
+
+class Later:
+    """The renderable ``build(*arguments)``, built when it is first rendered or measured
+    (then kept): the process that renders a part of a view also builds it."""
+
+    def __init__(self, build: Callable[..., RenderableType], *arguments: object) -> None:
+        self.build = build
+        self.arguments = arguments
+        self._built: RenderableType | None = None
+
+    def built(self) -> RenderableType:
+        """The renderable, built once."""
+        if self._built is None:
+            self._built = self.build(*self.arguments)
+        return self._built
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.built()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.built())

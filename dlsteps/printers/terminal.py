@@ -23,14 +23,15 @@ from dlsteps.model import Derivation, InputValue, Section, Step
 from dlsteps.printers import grids
 from dlsteps.printers.base import LEGEND, Printer, badges, label_of, marker, shape_text
 from dlsteps.printers.formulas import Art, equation, faithful, shown_positions, unicode_art, worked
-from dlsteps.printers.layout import Indented
+from dlsteps.printers.layout import Indented, Later
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
 INPUT_COLUMNS = 44  # the inputs table's name, symbol, shape and origin columns beside a value
 
 
 class TerminalPrinter(Printer):
-    """Prints a Derivation as a Rich `Group`: title, inputs table, sections of steps.
+    """Prints a Derivation as a Rich `Group`: title, inputs table, then each section's rule
+    and steps, one part of the group each (the inputs and steps built when rendered).
 
     `width` is the console width: grids are cut into as many columns as fit in it;
     `ascii` draws formulas as ASCII art, for a terminal that cannot show Unicode.
@@ -41,9 +42,9 @@ class TerminalPrinter(Printer):
     def _print_Derivation(self, d: Derivation) -> RenderableType:
         self.begin(d)
         title = Text.assemble((d.title, "bold"), "\n", (_("follows {lecture}").format(lecture=d.lecture), "italic"))
-        parts: list[RenderableType] = [Panel(title, expand=False), self._inputs(d.inputs), _legend()]
+        parts: list[RenderableType] = [Panel(title, expand=False), Later(self._inputs, d.inputs), _legend()]
         for number, section in enumerate(d.sections, start=1):
-            parts.append(self._section(number, section))
+            parts += self._section(number, section)
         return Group(*parts)
 
     def _inputs(self, inputs: list[InputValue]) -> RenderableType:
@@ -58,13 +59,16 @@ class TerminalPrinter(Printer):
         return (item.label, Text(self.art(item.symbol).text, FORMULA), shape_text(item.shown),
                 self.value(item.shown, INPUT, self.settings["width"] - INPUT_COLUMNS + grids.MARGIN), Text(_(item.origin), "dim"))
 
-    def _section(self, number: int, section: Section) -> RenderableType:
+    def _section(self, number: int, section: Section) -> list[RenderableType]:
+        """A section's parts of the view: its rule and explanation, then each step, built
+        when it is rendered (`Later`: the view's parts may be rendered in two processes,
+        see `dlsteps.twofold`)."""
         parts: list[RenderableType] = [Text(""), Rule(f"{number}. {section.title}", align="left", style="bold blue")]
         if section.explanation:
             parts.append(Text(section.explanation, "italic"))
         for position, step in enumerate(section.steps, start=1):
-            parts.append(self._step(step, f"{number}.{position}"))
-        return Group(*parts)
+            parts.append(Later(self._step, step, f"{number}.{position}"))
+        return parts
 
     def _step(self, step: Step, label: str) -> RenderableType:
         header = Text.assemble("\n", (f"{label} {step.title}", "bold"))
