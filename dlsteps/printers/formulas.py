@@ -25,7 +25,7 @@ from sympy.printing.str import StrPrinter
 
 from dlsteps.i18n import _
 from dlsteps.model import Step
-from dlsteps.symbolic import IN_ORDER, Maximum, without_import
+from dlsteps.symbolic import IN_ORDER, Maximum, used, without_import
 
 def written(expr: sp.Add | sp.Mul) -> bool:
     """Whether a sum or product was built unevaluated in the order the lesson wrote it:
@@ -515,9 +515,12 @@ def worked(step: Step, env: dict, number: Callable[[float], str], position: tupl
         at = dict(zip(step.index, _shown_entry(step)))
     else:
         return None
-    used = step.formula.free_symbols
-    sizes = {s: v for s, v in env.items() if s in used and isinstance(s, sp.Symbol) and isinstance(v, int)}
-    expr = _branch(expanded(_maxima_written(put(as_printed(step.formula), {**sizes, **at}))), env)
+    sizes = {s: env[s] for s in used(step.formula) if isinstance(s, sp.Symbol) and isinstance(env.get(s), int)}
+    shown = as_printed(step.formula)
+    expr = put(shown, {**sizes, **at})
+    if any(isinstance(call, Maximum) for call in _evaluated_nodes(shown)[sp.Function]):
+        expr = _maxima_written(expr)
+    expr = _branch(expanded(expr), env)
     mapping: dict = {}
     for atom in expr.atoms(sp.Indexed):
         if atom.base not in env or not all(index.is_Integer for index in atom.indices):
@@ -607,7 +610,8 @@ def _written(total: sp.Sum) -> sp.Basic:
     if math.prod(map(len, ranges)) > MAX_WRITTEN:
         return _as_written_out(total.doit())
     outer_first = [k for k, _lo, _hi in reversed(limits)]  # SymPy lists the innermost index first
-    terms = [expanded(put(total.function, dict(zip(outer_first, values)))) for values in itertools.product(*reversed(ranges))]
+    inner = expanded if _evaluated_nodes(total.function)[sp.Sum] else (lambda term: term)  # a term without sums is as written
+    terms = [inner(put(total.function, dict(zip(outer_first, values)))) for values in itertools.product(*reversed(ranges))]
     flat = [part for term in terms for part in (term.args if isinstance(term, sp.Add) else (term,))]  # a + b + c + d, not (a + b) + (c + d)
     return sp.Add(*flat, evaluate=False) if flat else sp.S.Zero
 
