@@ -1,5 +1,6 @@
 """printers.layout.Indented lays lines out to the very bytes Rich's Padding(Group(...)) gives,
-with colours and without, for text that fits and for everything it leaves to Rich."""
+with colours and without, for text that fits and for everything it leaves to Rich; PlainTable
+prints what Rich's Table prints, with colours (Rich's own) and without (laid out here)."""
 
 import io
 
@@ -67,3 +68,61 @@ def test_indented_text_is_coloured_where_padding_colours_it():
     """The spaces Indented adds carry no colour; the text's own spaces keep its style."""
     out = _printed(Indented([Text("ab  ", "cyan", no_wrap=True)]), 12, True)
     assert out.startswith("  \x1b[36mab  \x1b[0m") and out.endswith("      \n")
+
+
+def _tables(title: str, header: list, rows: list) -> tuple:
+    """The same table as Rich's Table and as PlainTable (columns as the inputs table's)."""
+    from rich import box
+
+    from dlsteps.printers.layout import PlainTable
+
+    tables = []
+    for kind in (Table, PlainTable):
+        table = kind(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for name in header:
+            table.add_column(name)
+        for row in rows:
+            table.add_row(*row)
+        tables.append(table)
+    return tuple(tables)
+
+
+ROWS = [["logits", Text("o", "cyan"), Text("3"), Text("[2, 1, 0.1]", "yellow"), Text("default", "dim")],
+        ["W_in", Text("W_in", "cyan"), Text("3×2"), Text("     0     1\n ─────────\n0  0.5  -1\n1  2.25  3\n2  0  1e-05", "yellow"), Text("derived")],
+        ["입력 가중치", Text("Wᵉ⁰", "cyan"), Text("2×2"), Text("가나  0.1\n다라  0.2"), Text("기본값", "dim")],
+        ["blank", Text(""), Text("scalar"), Text("1e-05   "), Text("typed")]]
+
+
+@pytest.mark.parametrize("width", [30, 44, 52, 60, 80, 200])
+@pytest.mark.parametrize("rows", [ROWS, ROWS[:1], ROWS[2:3]])
+def test_a_plain_table_is_rich_s_table_without_styles(width, rows):
+    rich_table, plain_table = _tables("Inputs", ["input", "symbol", "shape", "value", "from"], rows)
+    assert _printed(plain_table, width, color=False) == _printed(rich_table, width, color=False)
+    assert _printed(plain_table, width, color=True) == _printed(rich_table, width, color=True)  # Rich's own, in colour
+
+
+@pytest.mark.parametrize("title, cell", [("Inputs", "[bold]markup[/bold]"), ("Inputs", "a\ttab"), ("[i]Inputs[/i]", "x"),
+                                         ("Inputs", ":smile:"), ("A title far wider than the table itself is", "x")])
+def test_what_a_plain_table_does_not_lay_out_is_left_to_rich(title, cell):
+    rich_table, plain_table = _tables(title, ["input", "value"], [[cell, Text("1")], ["b", Text("x\ty")]])
+    for width in (20, 80):
+        assert _printed(plain_table, width, color=False) == _printed(rich_table, width, color=False)
+
+
+def test_every_lesson_s_inputs_table_is_laid_out_as_rich_lays_it_out():
+    from dlsteps import catalogue, engine
+    from dlsteps.printers import terminal
+
+    for name in catalogue.catalogue():
+        printer = terminal.TerminalPrinter(width=100)
+        derivation = engine.run(name)
+        printer.begin(derivation)
+        plain = printer._inputs(derivation.inputs)
+        assert type(plain).__name__ == "PlainTable"
+        rich_table = Table(title=plain.title, title_justify="left", box=plain.box)
+        for column in plain.columns:
+            rich_table.add_column(column.header)
+        for row in zip(*(column.cells for column in plain.columns)):
+            rich_table.add_row(*row)
+        for width in (60, 100):
+            assert _printed(plain, width, color=False) == _printed(rich_table, width, color=False), name

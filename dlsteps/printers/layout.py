@@ -5,6 +5,7 @@ the screen, and its explanations and notes are prose in one style. Rich would wr
 pad each of them again through its general machinery (a sixth of a lesson's run);
 `Indented` lays such text out once, cut where Rich's word wrap cuts it, and leaves
 everything else to Rich. `Later` builds a part of a view only when it is rendered.
+`PlainTable` lays out the inputs table as text where the console shows no styles.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 
 try:  # Rich's own word wrap; a private module, so without it prose is left to Rich
@@ -60,12 +63,12 @@ def _fitting(part: RenderableType, width: int, console: Console, options: Consol
     rows = _rows(part, width, options)
     if rows is None:
         return None
-    if part.spans:
+    if part.spans and console.color_system is not None:
         # Rich renders the text's lines joined (Text.__rich_console__): each line's pieces
         # get the same styles as in the whole text, only the newlines between them lose
         # the base style, and they are cut away here
         lines = list(_lines(part.render(console, end="\n")))
-    else:  # one style throughout: a segment a line (none for an empty line), as Rich renders it
+    else:  # one style throughout, or no style shown (piped): a segment a line (none for an empty line)
         style = console.get_style(part.style) if part.style else None
         lines = [[Segment(row, style)] if row else [] for row in rows]
     for line, row in zip(lines, rows):
@@ -146,3 +149,70 @@ class Later:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement.get(console, options, self.built())
+
+
+class PlainTable(Table):
+    """A Rich Table that, on a console that shows no styles (piped, written to a file),
+    lays out its lines as text: the characters Rich lays out, without Rich's rendering
+    of each cell line by line (a long lesson's inputs table holds every weight matrix:
+    a tenth of its printing). Laid out here: a titled table in the SIMPLE_HEAD box
+    (blank edges, a rule under the header) whose cells are text that fits its column
+    whole; anything else is left to Rich."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = _plain_table(self, options) if console.color_system is None else None
+        if lines is None:
+            yield from super().__rich_console__(console, options)
+            return
+        for line in lines:
+            yield Segment(line)
+            yield Segment.line()
+
+
+def _plain_table(table: Table, options: ConsoleOptions) -> list[str] | None:
+    """The lines of `table` as Rich lays them out in `options.max_width` columns, where
+    each column is as wide as its widest line (plus a space either side) and all fit;
+    None where Rich would do more (wrap, shrink, align, style a box) than `PlainTable`."""
+    if not (table.box is box.SIMPLE_HEAD and table.show_header and table.show_edge and not table.show_footer
+            and not table.show_lines and not table.expand and table.width is None and table.min_width is None
+            and not table.caption and table.padding == (0, 1, 0, 1) and table.pad_edge and not table.leading
+            and isinstance(table.title, str) and table.title_justify == "left" and not options.ascii_only
+            and not options.legacy_windows):
+        return None
+    if any(column.justify != "left" or column.vertical != "top" or column.width is not None or column.min_width is not None
+           or column.max_width is not None or column.ratio is not None for column in table.columns):
+        return None
+    columns = [[_cell_lines(cell) for cell in (column.header, *column.cells)] for column in table.columns]
+    title = _cell_lines(table.title)
+    if title is None or len(title) != 1 or any(lines is None for column in columns for lines in column):
+        return None
+    widths = [max(cell_len(line) for lines in column for line in lines) for column in columns]
+    width = sum(widths) + 3 * len(widths) + 1  # a space either side of each cell, between cells, at each edge
+    if width > options.max_width or cell_len(title[0]) > width:
+        return None
+    blank = " " * width
+    header, *rows = zip(*columns)
+    return [_padded(title[0], width), blank, *_row(header, widths), " " + "─" * (width - 2) + " ",
+            *(line for row in rows for line in _row(row, widths)), blank]
+
+
+def _cell_lines(cell: object) -> list[str] | None:
+    """A cell's lines, where Rich would lay it out as they are: Text without tabs that
+    is not aligned, or a string without markup or emoji codes; None for anything else."""
+    if isinstance(cell, str):
+        return None if "[" in cell or ":" in cell or "\t" in cell else cell.split("\n")
+    if isinstance(cell, Text) and "\t" not in cell.plain and cell.justify in (None, "default", "left"):
+        return cell.plain.split("\n")
+    return None
+
+
+def _row(cells: tuple[list[str], ...], widths: list[int]) -> list[str]:
+    """A row's lines: each cell's lines from the top, padded to its column."""
+    height = max(map(len, cells))
+    return ["  " + "   ".join(_padded(lines[n] if n < len(lines) else "", width) for lines, width in zip(cells, widths)) + "  "
+            for n in range(height)]
+
+
+def _padded(line: str, width: int) -> str:
+    """`line` and spaces, `width` cells in all."""
+    return line + " " * (width - cell_len(line))

@@ -23,7 +23,7 @@ from dlsteps.model import Derivation, InputValue, Section, Step
 from dlsteps.printers import grids
 from dlsteps.printers.base import LEGEND, Printer, badges, label_of, marker, shape_text
 from dlsteps.printers.formulas import Art, equation, faithful, shown_positions, unicode_art, worked
-from dlsteps.printers.layout import Indented, Later
+from dlsteps.printers.layout import Indented, Later, PlainTable
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
 INPUT_COLUMNS = 44  # the inputs table's name, symbol, shape and origin columns beside a value
@@ -48,7 +48,7 @@ class TerminalPrinter(Printer):
         return Group(*parts)
 
     def _inputs(self, inputs: list[InputValue]) -> RenderableType:
-        table = Table(title=_("Inputs"), title_justify="left", box=box.SIMPLE_HEAD)
+        table = PlainTable(title=_("Inputs"), title_justify="left", box=box.SIMPLE_HEAD)
         for header in (_("input"), _("symbol"), _("shape"), _("value"), _("from")):
             table.add_column(header)
         for item in inputs:
