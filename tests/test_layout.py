@@ -29,6 +29,7 @@ def _parts(inner: int) -> list:
     return [
         Text("  ∂yᵢ   uᵢ⋅δᵢⱼ⋅S - uᵢ⋅uⱼ\n  ─── = ────────────────\n  ∂oⱼ          2\n", "cyan", no_wrap=True),
         styled,
+        Text.assemble("\n", ("1.1 Scaled scores", "bold"), ("   ✓ formula · code", "dim green")),  # a step's header
         Text(""),
         Text.assemble(("across\nlines", "red"), "\n\n", ("blue\n", "blue"), ("x", "bold"), style="italic"),
         Text.assemble("spans ", ("over", "green"), " a newline alone", ("\n", "red"), "next line", no_wrap=True),
@@ -62,6 +63,14 @@ def test_indented_lines_are_padding_s_lines(color, width):
     for indent in (2, 4):
         expected = _printed(Padding(Group(*_parts(width - indent)), (0, 0, 0, indent)), width, color)
         assert _printed(Indented(_parts(width - indent), indent), width, color) == expected
+
+
+@pytest.mark.parametrize("color", [False, True])
+@pytest.mark.parametrize("width", [24, 40, 80])
+def test_flush_lines_are_group_s_lines(color, width):
+    from dlsteps.printers.layout import Flush
+
+    assert _printed(Flush(_parts(width)), width, color) == _printed(Group(*_parts(width)), width, color)
 
 
 def test_indented_text_is_coloured_where_padding_colours_it():
@@ -126,3 +135,31 @@ def test_every_lesson_s_inputs_table_is_laid_out_as_rich_lays_it_out():
             rich_table.add_row(*row)
         for width in (60, 100):
             assert _printed(plain, width, color=False) == _printed(rich_table, width, color=False), name
+
+
+@pytest.mark.parametrize("title", ["3. Encoder self-attention, head 0", "12. 디코더: add & norm", "1. [bold]markup[/bold]",
+                                   "2. an emoji :smile: code", "4. tab\there", "5. " + "a title too long for the line " * 4, ""])
+@pytest.mark.parametrize("width", [20, 80])
+def test_a_plain_rule_is_rich_s_rule_without_styles(title, width):
+    from rich.rule import Rule
+
+    from dlsteps.printers.layout import PlainRule
+
+    for color in (False, True):
+        ours = _printed(PlainRule(title, align="left", style="bold blue"), width, color)
+        assert ours == _printed(Rule(title, align="left", style="bold blue"), width, color)
+
+
+def test_a_plain_rule_on_an_ascii_console_is_rich_s_rule():
+    from rich.rule import Rule
+
+    from dlsteps.printers.layout import PlainRule
+
+    def printed(rule) -> bytes:
+        stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii", errors="backslashreplace")
+        Console(file=stream, width=40, color_system=None).print(rule)
+        stream.flush()
+        return stream.buffer.getvalue()
+
+    assert printed(PlainRule("1. Softmax", align="left")) == printed(Rule("1. Softmax", align="left"))
+    assert b"1. Softmax ----" in printed(PlainRule("1. Softmax", align="left"))

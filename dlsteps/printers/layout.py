@@ -4,8 +4,10 @@ A step's formulas, worked numbers and grids are hundreds of lines of text that a
 the screen, and its explanations and notes are prose in one style. Rich would wrap, crop and
 pad each of them again through its general machinery (a sixth of a lesson's run);
 `Indented` lays such text out once, cut where Rich's word wrap cuts it, and leaves
-everything else to Rich. `Later` builds a part of a view only when it is rendered.
-`PlainTable` lays out the inputs table as text where the console shows no styles.
+everything else to Rich (`Flush` does the same at the left margin, for step headers and
+section explanations). `Later` builds a part of a view only when it is rendered.
+`PlainTable` and `PlainRule` lay out the inputs table and section rules as text where the
+console shows no styles.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
+from rich.rule import Rule
 from rich.segment import Segment
 from rich.style import Style
 from rich.table import Table
@@ -55,9 +58,29 @@ class Indented:
                 yield end
 
 
-def _fitting(part: RenderableType, width: int, console: Console, options: ConsoleOptions) -> list[list[Segment]] | None:
+class Flush:
+    """`parts` one under the other at the left margin: the segments Rich prints for
+    ``Group(*parts)``. Text that fits, and prose in one style, is laid out as `Indented`
+    lays it out, without padding its lines; any other part is printed by Rich."""
+
+    def __init__(self, parts: Iterable[RenderableType]) -> None:
+        self.parts = list(parts)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for part in self.parts:
+            lines = _fitting(part, options.max_width, console, options, pad=False)
+            if lines is None:
+                yield part
+                continue
+            for line in lines:
+                yield from line
+                yield Segment.line()
+
+
+def _fitting(part: RenderableType, width: int, console: Console, options: ConsoleOptions,
+             pad: bool = True) -> list[list[Segment]] | None:
     """The lines of a Text as Rich lays it out in `width` (see `_rows`), each padded to
-    `width`, where that needs no more than cutting: None for anything else."""
+    `width` (with `pad`), where that needs no more than cutting: None for anything else."""
     if not isinstance(part, Text) or "\t" in part.plain or part.end != "\n" or (part.justify or options.justify) not in (None, "default"):
         return None
     rows = _rows(part, width, options)
@@ -73,7 +96,7 @@ def _fitting(part: RenderableType, width: int, console: Console, options: Consol
         lines = [[Segment(row, style)] if row else [] for row in rows]
     for line, row in zip(lines, rows):
         used = cell_len(row)
-        if used < width:
+        if pad and used < width:
             line.append(Segment(" " * (width - used), NULL))
     return lines
 
@@ -216,3 +239,23 @@ def _row(cells: tuple[list[str], ...], widths: list[int]) -> list[str]:
 def _padded(line: str, width: int) -> str:
     """`line` and spaces, `width` cells in all."""
     return line + " " * (width - cell_len(line))
+
+
+EMOJI_CODE = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")  # what Rich reads as an emoji code (rich._emoji_replace)
+
+
+class PlainRule(Rule):
+    """A Rich Rule that, on a console that shows no styles, is laid out as text: its
+    title, a space, then the line to the width. Left to Rich: no title, a title Rich
+    would read as markup or emoji, or cut short, and any other alignment."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        title, width = self.title, options.max_width
+        if (console.color_system is not None or self.align != "left" or not title or not isinstance(title, str) or "[" in title
+                or EMOJI_CODE.search(title) or "\t" in title or "\n" in title or cell_len(title) > width - 2
+                or cell_len(self.characters) != 1):
+            yield from super().__rich_console__(console, options)
+            return
+        line = "-" if options.ascii_only and not self.characters.isascii() else self.characters
+        yield Segment(f"{title} {line * (width - cell_len(title) - 1)}")
+        yield Segment.line()

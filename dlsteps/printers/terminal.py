@@ -14,7 +14,6 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.panel import Panel
-from rich.rule import Rule
 from rich.table import Table
 from rich.text import Span, Text
 
@@ -23,7 +22,7 @@ from dlsteps.model import Derivation, InputValue, Section, Step
 from dlsteps.printers import grids
 from dlsteps.printers.base import LEGEND, Printer, badges, label_of, marker, shape_text
 from dlsteps.printers.formulas import Art, equation, faithful, shown_positions, unicode_art, worked
-from dlsteps.printers.layout import Indented, Later, PlainTable
+from dlsteps.printers.layout import Flush, Indented, Later, PlainRule, PlainTable
 
 FORMULA, INPUT, RESULT, NOTE, CHECK = "cyan", "yellow", "bold green", "magenta", "dim green"
 INPUT_COLUMNS = 44  # the inputs table's name, symbol, shape and origin columns beside a value
@@ -42,7 +41,7 @@ class TerminalPrinter(Printer):
     def _print_Derivation(self, d: Derivation) -> RenderableType:
         self.begin(d)
         title = Text.assemble((d.title, "bold"), "\n", (_("follows {lecture}").format(lecture=d.lecture), "italic"))
-        parts: list[RenderableType] = [Panel(title, expand=False), Later(self._inputs, d.inputs), _legend()]
+        parts: list[RenderableType] = [Panel(title, expand=False), Later(self._inputs, d.inputs), Flush([_legend()])]
         for number, section in enumerate(d.sections, start=1):
             parts += self._section(number, section)
         return Group(*parts)
@@ -63,9 +62,9 @@ class TerminalPrinter(Printer):
         """A section's parts of the view: its rule and explanation, then each step, built
         when it is rendered (`Later`: the view's parts may be rendered in two processes,
         see `dlsteps.twofold`)."""
-        parts: list[RenderableType] = [Text(""), Rule(f"{number}. {section.title}", align="left", style="bold blue")]
+        parts: list[RenderableType] = [Flush([Text("")]), PlainRule(f"{number}. {section.title}", align="left", style="bold blue")]
         if section.explanation:
-            parts.append(Text(section.explanation, "italic"))
+            parts.append(Flush([Text(section.explanation, "italic")]))
         for position, step in enumerate(section.steps, start=1):
             parts.append(Later(self._step, step, f"{number}.{position}"))
         return parts
@@ -79,7 +78,7 @@ class TerminalPrinter(Printer):
         parts += [Text(f"{marker(note)} {note}", NOTE) for note in step.notes]
         if self.settings["show_code"] and step.code:
             parts.append(Text(f">>> {step.code}", "dim cyan"))
-        return Group(header, Indented(parts))
+        return Group(Flush([header]), Indented(parts))
 
     def _math(self, step: Step) -> list[RenderableType]:
         """Formula (and in full, with --expand), one element (or the scalar; with
