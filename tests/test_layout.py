@@ -163,3 +163,16 @@ def test_a_plain_rule_on_an_ascii_console_is_rich_s_rule():
 
     assert printed(PlainRule("1. Softmax", align="left")) == printed(Rule("1. Softmax", align="left"))
     assert b"1. Softmax ----" in printed(PlainRule("1. Softmax", align="left"))
+
+
+def test_a_later_part_is_built_once_and_measured_as_what_it_builds():
+    from rich.measure import Measurement
+
+    from dlsteps.printers.layout import Later
+
+    built = []
+    part = Later(lambda words: built.append(words) or Text(words, "cyan"), "built when first rendered")
+    assert built == []
+    console = Console(file=io.StringIO(), width=40)
+    assert Measurement.get(console, console.options, part) == Measurement.get(console, console.options, Text("built when first rendered"))
+    assert _printed(part, 40, False) == _printed(part, 40, False) == "built when first rendered\n" and len(built) == 1

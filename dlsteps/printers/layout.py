@@ -253,7 +253,7 @@ class PlainRule(Rule):
         title, width = self.title, options.max_width
         if (console.color_system is not None or self.align != "left" or not title or not isinstance(title, str) or "[" in title
                 or EMOJI_CODE.search(title) or "\t" in title or "\n" in title or cell_len(title) > width - 2
-                or cell_len(self.characters) != 1):
+                or cell_len(self.characters) != 1 or self.end != "\n"):
             yield from super().__rich_console__(console, options)
             return
         line = "-" if options.ascii_only and not self.characters.isascii() else self.characters
